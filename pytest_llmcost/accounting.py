@@ -1,0 +1,134 @@
+"""Attribution of LiteLLM calls to tests: the link between the callback and the ledger.
+
+The callback in `litellm_bridge` hands every event to an `Accountant`, which
+knows which test and phase are running, keys each call, and books it in the
+ledger. Nothing here imports LiteLLM.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import read_call, read_call_type, read_model
+from .ledger import OUTSIDE, Ledger, Location
+from .spend import CallRecord, CallStatus
+
+# Written into LiteLLM's per-call kwargs dict at the pre-call hook. The same dict
+# reaches the terminal event, so the key links both even when a caller reuses a
+# litellm_call_id.
+CALL_KEY = "llmcost_call_key"
+
+
+@dataclass
+class PluginFault:
+    """An exception the plugin caught while reading a LiteLLM event."""
+
+    where: str
+    error: str
+    count: int = 1
+
+
+@dataclass
+class Accountant:
+    """Books every LiteLLM call of this pytest run in `ledger`, at the test that made it."""
+
+    ledger: Ledger
+    location: Location = OUTSIDE
+    faults: dict[str, PluginFault] = field(default_factory=dict)
+    _keys: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _faults_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call_started(self, model: object, kwargs: MutableMapping[str, Any]) -> None:
+        """Record the start of a call, in the caller's thread or task."""
+        try:
+            key = kwargs.get(CALL_KEY)
+            if not isinstance(key, int):
+                key = next(self._keys)
+                kwargs[CALL_KEY] = key
+            call_id = kwargs.get("litellm_call_id")
+            self.ledger.start(
+                key,
+                self.location,
+                model=read_model(kwargs, fallback=model if isinstance(model, str) else "unknown"),
+                call_type=read_call_type(kwargs),
+                stream=kwargs.get("stream") is True,
+                litellm_call_id=call_id if isinstance(call_id, str) else None,
+            )
+        except Exception as error:  # a fault here must never reach LiteLLM's caller
+            self._record_fault("log_pre_api_call", error)
+
+    def call_ended(
+        self,
+        kwargs: MutableMapping[str, Any],
+        response_obj: object,
+        status: CallStatus,
+        hook: str,
+    ) -> None:
+        """Book the terminal event of a call; a repeated event for the same call is ignored."""
+        location = self.location
+        try:
+            key = kwargs.get(CALL_KEY)
+            if not isinstance(key, int):
+                # No pre-call hook ran (cache hits, some mocked calls). Key the dict
+                # now so a second terminal event of the same call is recognised.
+                key = next(self._keys)
+                kwargs[CALL_KEY] = key
+            elif self.ledger.is_settled(key):
+                return
+            else:
+                location = self.ledger.location_of(key) or location
+
+            record = read_call(kwargs, response_obj, status, location)
+            self.ledger.settle(key, record)
+        except Exception as error:
+            self._record_fault(hook, error)
+            self._book_unreadable(kwargs, location)
+
+    def _book_unreadable(self, kwargs: MutableMapping[str, Any], location: Location) -> None:
+        """Count a call whose event could not be read as unaccounted, never as free."""
+        try:
+            key = kwargs.get(CALL_KEY)
+            model = kwargs.get("model")
+            record = CallRecord(
+                nodeid=location.nodeid,
+                phase=location.phase,
+                model=model if isinstance(model, str) else "unknown",
+                call_type="unknown",
+                stream=False,
+                status="unaccounted",
+                cost_usd=None,
+                prompt_tokens=0,
+                completion_tokens=0,
+            )
+            if isinstance(key, int):
+                if not self.ledger.settle(key, record):
+                    return
+            else:
+                self.ledger.record_unaccounted(record)
+        except Exception as error:  # the payload is not even a usable mapping
+            self._record_fault("recording an unreadable event", error)
+            self.ledger.record_unaccounted(
+                CallRecord(location.nodeid, location.phase, "unknown", "unknown", False,
+                           "unaccounted", None, 0, 0)
+            )
+
+    def _record_fault(self, where: str, error: Exception) -> None:
+        text = f"{type(error).__name__}: {error}"
+        with self._faults_lock:
+            fault = self.faults.get(where)
+            if fault is None:
+                self.faults[where] = PluginFault(where, text)
+            else:
+                fault.count += 1
+
+    def take_faults(self) -> list[PluginFault]:
+        """Return the faults recorded since the last call, and forget them."""
+        with self._faults_lock:
+            faults = list(self.faults.values())
+            self.faults.clear()
+        return faults
+

@@ -1,0 +1,63 @@
+"""Acting on LiteLLM the moment the code under test imports it, and never importing it first.
+
+`import litellm` takes seconds, so the plugin must not import it in runs that
+do not use it. A post-import hook from `wrapt` tells the plugin when LiteLLM
+has been imported (at collection, in a fixture or inside a test body), early
+enough to register the callback before the first call.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+from typing import Callable
+
+import wrapt
+
+_lock = threading.Lock()
+_listeners: list[Callable[[], None]] = []
+_hook_registered = False
+
+
+def _dispatch(module: ModuleType) -> None:
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener()
+
+
+def on_litellm_import(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` once LiteLLM is imported, or now if it already is.
+
+    Returns a function that cancels the subscription. The import hook itself
+    is registered once per process, because `wrapt` offers no way to remove it.
+    """
+    global _hook_registered
+
+    with _lock:
+        _listeners.append(listener)
+        register_now = not _hook_registered
+        _hook_registered = True
+
+    if register_now:
+        # Calls _dispatch at once if LiteLLM is already imported.
+        wrapt.register_post_import_hook(_dispatch, "litellm")
+    elif "litellm" in sys.modules:
+        listener()
+
+    def cancel() -> None:
+        with _lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return cancel
+
+
+def installed_litellm_version() -> str | None:
+    """Return the installed LiteLLM's version without importing it, or `None`."""
+    try:
+        return version("litellm")
+    except PackageNotFoundError:
+        return None

@@ -1,0 +1,1 @@
+"""Renderers of a run's LLM spend: terminal, JSON."""

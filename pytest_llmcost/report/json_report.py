@@ -1,0 +1,121 @@
+"""The JSON report (schema version 1) and its atomic writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..budgets import Budget
+from ..money import to_json_number
+from ..spend import ModelSpend, Spend
+from .summary import RunSummary, TestSummary
+
+SCHEMA_VERSION = 1
+
+
+def _budget_amount(budget: Budget | None) -> float | None:
+    return to_json_number(budget.amount) if budget is not None else None
+
+
+def _models(models: dict[str, ModelSpend]) -> dict[str, Any]:
+    return {
+        name: {
+            "calls": model.calls,
+            "cost_usd": to_json_number(model.cost),
+            "prompt_tokens": model.prompt_tokens,
+            "completion_tokens": model.completion_tokens,
+        }
+        for name, model in sorted(models.items())
+    }
+
+
+def _totals(spend: Spend) -> dict[str, Any]:
+    return {
+        "cost_usd": to_json_number(spend.cost),
+        "calls": spend.calls,
+        "failed_calls": spend.failed_calls,
+        "unpriced_calls": spend.unpriced_calls,
+        "unaccounted_calls": spend.unaccounted_calls,
+        "cache_hits": spend.cache_hits,
+        "prompt_tokens": spend.prompt_tokens,
+        "completion_tokens": spend.completion_tokens,
+    }
+
+
+def _test(test: TestSummary) -> dict[str, Any]:
+    document = {"outcome": test.outcome}
+    document.update(_totals(test.spend))
+    document.update(
+        {
+            "budget_usd": _budget_amount(test.budget),
+            "budget_source": test.budget.source if test.budget is not None else None,
+            "over_budget": test.violation is not None,
+            "phases": {
+                phase: to_json_number(cost) for phase, cost in sorted(test.spend.phases.items())
+            },
+            "models": _models(test.spend.models),
+        }
+    )
+    return document
+
+
+def build_document(summary: RunSummary) -> dict[str, Any]:
+    """Build the JSON report; fields may be added in later versions, never renamed."""
+    run_violation = summary.run_violation
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "plugin_version": summary.plugin_version,
+        "litellm_version": summary.litellm_version,
+        "price_map": summary.price_map,
+        "complete": summary.complete,
+        "budgets": {
+            "run_usd": _budget_amount(summary.run_budget),
+            "run_source": summary.run_budget.source if summary.run_budget else None,
+            "test_usd": _budget_amount(summary.test_budget),
+            "test_source": summary.test_budget.source if summary.test_budget else None,
+        },
+        "totals": _totals(summary.run),
+        "run_over_budget": run_violation is not None,
+        "run_overshoot_usd": (
+            to_json_number(run_violation.overshoot) if run_violation is not None else 0.0
+        ),
+        "models": _models(summary.run.models),
+        "tests": {nodeid: _test(test) for nodeid, test in sorted(summary.tests.items())},
+        "outside_tests": {
+            "cost_usd": to_json_number(summary.outside.cost),
+            "calls": summary.outside.calls,
+            "failed_calls": summary.outside.failed_calls,
+            "unpriced_calls": summary.outside.unpriced_calls,
+            "unaccounted_calls": summary.outside.unaccounted_calls,
+            "prompt_tokens": summary.outside.prompt_tokens,
+            "completion_tokens": summary.outside.completion_tokens,
+            "models": _models(summary.outside.models),
+        },
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename.
+
+    A crash mid-write leaves the previous file, never a truncated one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(path: Path, summary: RunSummary) -> None:
+    document = build_document(summary)
+    write_atomically(path, json.dumps(document, indent=2) + "\n")

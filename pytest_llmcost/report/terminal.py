@@ -1,0 +1,146 @@
+"""The terminal summary and the per-test report section, as plain lines of text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..budgets import Budget
+from ..money import format_usd
+from ..spend import Spend
+from .summary import RunSummary
+
+PHASE_ORDER = ("setup", "call", "teardown")
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}" if number == 1 else f"{number:,} {word}s"
+
+
+def _percent(spent: Decimal, budget: Decimal) -> str:
+    if budget == 0:
+        return "no spending allowed" if spent == 0 else "over"
+    return f"{spent / budget * 100:.0f}%"
+
+
+def describe_spend(spend: Spend) -> str:
+    """Return one line such as '$0.0012 in 3 calls (1 failed), 1,200 prompt + 300 completion tokens'."""
+    notes = []
+    if spend.failed_calls:
+        notes.append(f"{spend.failed_calls:,} failed")
+    if spend.unpriced_calls:
+        notes.append(f"{spend.unpriced_calls:,} unpriced")
+    if spend.unaccounted_calls:
+        notes.append(f"{spend.unaccounted_calls:,} unaccounted")
+    if spend.cache_hits:
+        notes.append(f"{spend.cache_hits:,} cache hits")
+    detail = f" ({', '.join(notes)})" if notes else ""
+    return (
+        f"{format_usd(spend.cost)} in {_count(spend.calls, 'call')}{detail}, "
+        f"{spend.prompt_tokens:,} prompt + {spend.completion_tokens:,} completion tokens"
+    )
+
+
+def model_table(spend: Spend, indent: str = "") -> list[str]:
+    """Return the per-model breakdown as aligned rows, costliest model first."""
+    rows = [("model", "calls", "cost", "prompt tokens", "completion tokens")]
+    ordered = sorted(spend.models.items(), key=lambda item: (-item[1].cost, item[0]))
+    for name, model in ordered:
+        rows.append(
+            (
+                name,
+                f"{model.calls:,}",
+                format_usd(model.cost),
+                f"{model.prompt_tokens:,}",
+                f"{model.completion_tokens:,}",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        lines.append(indent + "  ".join(cells).rstrip())
+    return lines
+
+
+def cost_section(spend: Spend, budget: Budget | None) -> str:
+    """Return the text of the 'LLM cost' section attached to a test's report."""
+    lines = [f"spent {describe_spend(spend)}"]
+    if budget is not None:
+        lines.append(f"budget {format_usd(budget.amount)} ({budget.source})")
+    if len(spend.phases) > 1:
+        phases = ", ".join(
+            f"{phase} {format_usd(spend.phases[phase])}"
+            for phase in PHASE_ORDER
+            if phase in spend.phases
+        )
+        lines.append(f"by phase: {phases}")
+    lines.extend(model_table(spend))
+    return "\n".join(lines)
+
+
+def _budget_line(label: str, spent: Decimal, budget: Budget) -> str:
+    return (
+        f"{label}: {format_usd(spent)} of {format_usd(budget.amount)} ({budget.source}), "
+        f"{_percent(spent, budget.amount)}"
+    )
+
+
+def summary_lines(summary: RunSummary, top: int) -> list[str]:
+    """Return the lines of the terminal summary section."""
+    lines = [f"total: {describe_spend(summary.run)}"]
+    version = summary.litellm_version or "not installed"
+    lines.append(f"prices: {summary.price_map} price map (LiteLLM {version})")
+
+    if summary.run_budget is not None:
+        lines.append(_budget_line("run budget", summary.run.cost, summary.run_budget))
+    budgeted = [test for test in summary.tests.values() if test.budget is not None]
+    if budgeted:
+        over = sum(1 for test in budgeted if test.violation is not None)
+        lines.append(
+            f"test budgets: {_count(len(budgeted), 'test')} with a budget, {over:,} over budget"
+        )
+        for test in summary.violations():
+            assert test.violation is not None
+            lines.append(f"  {test.violation.message}: {test.nodeid}")
+
+    if summary.run.models:
+        lines.append("")
+        lines.append("cost by model:")
+        lines.extend(model_table(summary.run, indent="  "))
+
+    costliest = summary.costliest(top)
+    if costliest:
+        lines.append("")
+        lines.append(f"costliest tests (top {len(costliest)}):")
+        cost_width = max(len(format_usd(test.cost)) for test in costliest)
+        for test in costliest:
+            budget = ""
+            if test.budget is not None:
+                budget = f" of {format_usd(test.budget.amount)}"
+                if test.violation is not None:
+                    budget += " OVER BUDGET"
+            lines.append(
+                f"  {format_usd(test.cost).rjust(cost_width)}  "
+                f"{_count(test.spend.calls, 'call')}{budget}  {test.nodeid}"
+            )
+
+    if summary.outside.calls:
+        lines.append("")
+        lines.append(f"outside tests: {describe_spend(summary.outside)}")
+
+    if summary.run.unpriced_calls:
+        models = ", ".join(
+            f"{name} ({_count(count, 'call')})"
+            for name, count in sorted(summary.run.unpriced_models.items())
+        )
+        lines.append("")
+        lines.append(
+            f"unpriced calls: {summary.run.unpriced_calls:,}, not counted in the total: {models}"
+        )
+    if summary.run.unaccounted_calls:
+        lines.append(
+            f"unaccounted calls: {summary.run.unaccounted_calls:,}, whose cost LiteLLM never "
+            "reported; the total may be low"
+        )
+    return lines

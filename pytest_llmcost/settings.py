@@ -1,0 +1,336 @@
+"""Command-line options, ini keys and the `llm_budget` marker, resolved and validated.
+
+Precedence for every setting: marker (budgets only), then command line, then
+ini file, then the default. Each error names the value and where it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Literal, TypeVar
+
+import pytest
+
+from .budgets import Budget
+from .money import InvalidAmountError, parse_usd
+
+UnpricedPolicy = Literal["warn", "fail"]
+PriceMap = Literal["bundled", "remote"]
+
+MARKER_NAME = "llm_budget"
+MARKER_HELP = (
+    "llm_budget(usd): fail the test when its LiteLLM calls cost more than `usd` US dollars; "
+    "overrides --llm-test-budget and the llm_test_budget ini key."
+)
+
+BUDGET_HELP = (
+    "Budget of the whole run in US dollars, such as 0.05. A run that spends more fails "
+    "and starts no further tests."
+)
+TEST_BUDGET_HELP = (
+    "Default budget of each test in US dollars. An llm_budget marker overrides it."
+)
+UNPRICED_HELP = (
+    "What to do with a LiteLLM call whose model has no price: 'warn' (default) counts it "
+    "and warns, 'fail' also fails the test that made it."
+)
+COST_TOP_HELP = "Number of costliest tests listed in the terminal summary (default 10, 0 hides the list)."
+COST_JSON_HELP = "Write the cost report as JSON to this path."
+PRICE_MAP_HELP = (
+    "Prices to use: 'bundled' (default) is the price map shipped with the installed "
+    "LiteLLM, so results do not change with the day; 'remote' lets LiteLLM fetch its latest map."
+)
+SETTLE_TIMEOUT_HELP = (
+    "Seconds to wait, at the end of each test, for LiteLLM to report the cost of the "
+    "calls the test made (default 5). Calls still unreported are counted as unaccounted."
+)
+
+COST_MAP_VARIABLE = "LITELLM_LOCAL_MODEL_COST_MAP"
+
+DEFAULT_COST_TOP = 10
+DEFAULT_SETTLE_TIMEOUT = 5.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's resolved configuration for one pytest run."""
+
+    run_budget: Budget | None
+    test_budget: Budget | None
+    unpriced: UnpricedPolicy
+    cost_top: int
+    cost_json: Path | None
+    price_map: PriceMap
+    settle_timeout: float
+
+
+class InvalidSettingError(ValueError):
+    """A setting value that cannot be used; the message names it and says how to fix it."""
+
+
+def _budget_value(source: str) -> Callable[[str], Decimal]:
+    def parse(text: str) -> Decimal:
+        try:
+            return parse_usd(text, source)
+        except InvalidAmountError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def parse_unpriced(text: str, source: str) -> UnpricedPolicy:
+    value = text.strip().lower()
+    if value == "warn":
+        return "warn"
+    if value == "fail":
+        return "fail"
+    raise InvalidSettingError(
+        f"invalid value {text!r} from {source}: expected 'warn' or 'fail'"
+    )
+
+
+def parse_price_map(text: str, source: str) -> PriceMap:
+    value = text.strip().lower()
+    if value == "bundled":
+        return "bundled"
+    if value == "remote":
+        return "remote"
+    raise InvalidSettingError(
+        f"invalid value {text!r} from {source}: expected 'bundled' (the price map shipped "
+        "with LiteLLM) or 'remote'"
+    )
+
+
+def parse_cost_top(text: str, source: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InvalidSettingError(
+            f"invalid value {text!r} from {source}: expected a whole number of tests, "
+            "such as 10, or 0 to hide the list"
+        ) from None
+    if value < 0:
+        raise InvalidSettingError(
+            f"invalid value {text!r} from {source}: the number of tests cannot be negative; "
+            "use 0 to hide the list"
+        )
+    return value
+
+
+def parse_settle_timeout(text: str, source: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidSettingError(
+            f"invalid value {text!r} from {source}: expected a positive number of seconds, "
+            "such as 10"
+        )
+    return value
+
+
+def parse_path(text: str, source: str) -> Path:
+    if not text.strip():
+        raise InvalidSettingError(
+            f"invalid value {text!r} from {source}: expected a file path"
+        )
+    return Path(text)
+
+
+def _argparse_type(
+    parse: Callable[[str, str], T], source: str
+) -> Callable[[str], T]:
+    def convert(text: str) -> T:
+        try:
+            return parse(text, source)
+        except InvalidSettingError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the command-line options and ini keys."""
+    group = parser.getgroup("llmcost", "LLM cost and budgets (pytest-llmcost)")
+    group.addoption(
+        "--llm-budget",
+        dest="llm_budget",
+        metavar="USD",
+        type=_budget_value("option --llm-budget"),
+        default=None,
+        help=BUDGET_HELP,
+    )
+    group.addoption(
+        "--llm-test-budget",
+        dest="llm_test_budget",
+        metavar="USD",
+        type=_budget_value("option --llm-test-budget"),
+        default=None,
+        help=TEST_BUDGET_HELP,
+    )
+    group.addoption(
+        "--llm-unpriced",
+        dest="llm_unpriced",
+        metavar="warn|fail",
+        type=_argparse_type(parse_unpriced, "option --llm-unpriced"),
+        default=None,
+        help=UNPRICED_HELP,
+    )
+    group.addoption(
+        "--llm-cost-top",
+        dest="llm_cost_top",
+        metavar="N",
+        type=_argparse_type(parse_cost_top, "option --llm-cost-top"),
+        default=None,
+        help=COST_TOP_HELP,
+    )
+    group.addoption(
+        "--llm-cost-json",
+        dest="llm_cost_json",
+        metavar="PATH",
+        type=_argparse_type(parse_path, "option --llm-cost-json"),
+        default=None,
+        help=COST_JSON_HELP,
+    )
+    group.addoption(
+        "--llm-price-map",
+        dest="llm_price_map",
+        metavar="bundled|remote",
+        type=_argparse_type(parse_price_map, "option --llm-price-map"),
+        default=None,
+        help=PRICE_MAP_HELP,
+    )
+    group.addoption(
+        "--llm-settle-timeout",
+        dest="llm_settle_timeout",
+        metavar="SECONDS",
+        type=_argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
+        default=None,
+        help=SETTLE_TIMEOUT_HELP,
+    )
+
+    parser.addini("llm_budget", BUDGET_HELP, default=None)
+    parser.addini("llm_test_budget", TEST_BUDGET_HELP, default=None)
+    parser.addini("llm_unpriced", UNPRICED_HELP, default=None)
+    parser.addini("llm_cost_top", COST_TOP_HELP, default=None)
+    parser.addini("llm_cost_json", COST_JSON_HELP, default=None)
+    parser.addini("llm_price_map", PRICE_MAP_HELP, default=None)
+    parser.addini("llm_settle_timeout", SETTLE_TIMEOUT_HELP, default=None)
+
+
+def _ini(config: pytest.Config, name: str) -> str | None:
+    value: Any = config.getini(name)
+    if value is None:
+        return None
+    return str(value)
+
+
+def _resolve(
+    config: pytest.Config,
+    name: str,
+    parse: Callable[[str, str], T],
+) -> tuple[T, Literal["cli", "ini"]] | None:
+    cli_value = config.getoption(name)
+    if cli_value is not None:
+        return cli_value, "cli"
+    ini_value = _ini(config, name)
+    if ini_value is None:
+        return None
+    return parse(ini_value, f"ini option {name}"), "ini"
+
+
+def _parse_ini_budget(text: str, source: str) -> Decimal:
+    try:
+        return parse_usd(text, source)
+    except InvalidAmountError as error:
+        raise InvalidSettingError(str(error)) from None
+
+
+def _budget(config: pytest.Config, name: str) -> Budget | None:
+    resolved = _resolve(config, name, _parse_ini_budget)
+    if resolved is None:
+        return None
+    amount, source = resolved
+    return Budget(amount, source)
+
+
+def resolve_price_map(config: pytest.Config) -> PriceMap:
+    """Return the price map the user chose, or 'bundled' unless the environment says otherwise."""
+    resolved = _resolve(config, "llm_price_map", parse_price_map)
+    if resolved is not None:
+        return resolved[0]
+    # LiteLLM uses its bundled map only when this variable is "true" in any case, so a
+    # user who set it to anything else chose the remote map.
+    user_value = os.environ.get(COST_MAP_VARIABLE)
+    if user_value is not None and user_value.strip().lower() != "true":
+        return "remote"
+    return "bundled"
+
+
+def load_settings(config: pytest.Config) -> Settings:
+    """Resolve every setting from the command line and ini file.
+
+    Raises `pytest.UsageError` naming the first invalid value, so pytest exits
+    with a usage error before any test runs.
+    """
+    try:
+        cost_top = _resolve(config, "llm_cost_top", parse_cost_top)
+        cost_json = _resolve(config, "llm_cost_json", parse_path)
+        unpriced = _resolve(config, "llm_unpriced", parse_unpriced)
+        settle_timeout = _resolve(config, "llm_settle_timeout", parse_settle_timeout)
+        return Settings(
+            run_budget=_budget(config, "llm_budget"),
+            test_budget=_budget(config, "llm_test_budget"),
+            unpriced=unpriced[0] if unpriced else "warn",
+            cost_top=cost_top[0] if cost_top else DEFAULT_COST_TOP,
+            cost_json=cost_json[0] if cost_json else None,
+            price_map=resolve_price_map(config),
+            settle_timeout=settle_timeout[0] if settle_timeout else DEFAULT_SETTLE_TIMEOUT,
+        )
+    except InvalidSettingError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+class InvalidMarkerError(ValueError):
+    """An `llm_budget` marker with arguments that are not one budget in US dollars."""
+
+
+def marker_budget(item: pytest.Item) -> Budget | None:
+    """Return the budget of the `llm_budget` marker closest to the test, if any.
+
+    Raises `InvalidMarkerError` for a marker without exactly one valid amount.
+    """
+    marker = item.get_closest_marker(MARKER_NAME)
+    if marker is None:
+        return None
+
+    usage = "use @pytest.mark.llm_budget(0.01) with one amount in US dollars"
+    if marker.kwargs:
+        names = ", ".join(sorted(marker.kwargs))
+        raise InvalidMarkerError(
+            f"invalid llm_budget marker on {item.nodeid}: unknown keyword argument {names}; "
+            f"{usage}"
+        )
+    if len(marker.args) != 1:
+        raise InvalidMarkerError(
+            f"invalid llm_budget marker on {item.nodeid}: expected one amount, "
+            f"got {len(marker.args)} arguments; {usage}"
+        )
+    try:
+        amount = parse_usd(marker.args[0], f"llm_budget marker on {item.nodeid}")
+    except InvalidAmountError as error:
+        raise InvalidMarkerError(str(error)) from None
+    return Budget(amount, "marker")
+
+
+def budget_for_test(item: pytest.Item, settings: Settings) -> Budget | None:
+    """Return the budget that applies to a test: marker, then command line, then ini."""
+    return marker_budget(item) or settings.test_budget

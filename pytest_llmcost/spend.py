@@ -1,0 +1,129 @@
+"""Records of single LLM calls and the exact totals built from them."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from .money import ZERO
+
+CallStatus = Literal["success", "failure", "unaccounted"]
+Phase = Literal["setup", "call", "teardown"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One LiteLLM call as the plugin recorded it: numbers and names, never content.
+
+    `cost_usd` is `None` when LiteLLM had no price for the model, and for
+    unaccounted calls, whose cost never reached the plugin.
+    """
+
+    nodeid: str | None
+    phase: Phase | None
+    model: str
+    call_type: str
+    stream: bool
+    status: CallStatus
+    cost_usd: Decimal | None
+    prompt_tokens: int
+    completion_tokens: int
+    cache_hit: bool = False
+    litellm_call_id: str | None = None
+
+    @property
+    def unpriced(self) -> bool:
+        return self.status != "unaccounted" and self.cost_usd is None
+
+
+@dataclass(slots=True)
+class ModelSpend:
+    """Calls, cost and tokens of one model."""
+
+    calls: int = 0
+    cost: Decimal = ZERO
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(slots=True)
+class Spend:
+    """Exact totals of a set of calls: a test, the calls outside tests, or the run.
+
+    Costs are `Decimal`, so totals are the same whatever order the calls
+    arrive in, on one process or across pytest-xdist workers.
+    """
+
+    cost: Decimal = ZERO
+    calls: int = 0
+    failed_calls: int = 0
+    unpriced_calls: int = 0
+    unaccounted_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    models: dict[str, ModelSpend] = field(default_factory=dict)
+    phases: dict[str, Decimal] = field(default_factory=dict)
+    unpriced_models: dict[str, int] = field(default_factory=dict)
+
+    def add(self, record: CallRecord) -> None:
+        """Add one settled or unaccounted call to the totals."""
+        cost = record.cost_usd if record.cost_usd is not None else ZERO
+        self.calls += 1
+        self.cost += cost
+        self.prompt_tokens += record.prompt_tokens
+        self.completion_tokens += record.completion_tokens
+
+        if record.status == "failure":
+            self.failed_calls += 1
+        elif record.status == "unaccounted":
+            self.unaccounted_calls += 1
+        if record.unpriced:
+            self.unpriced_calls += 1
+            self.unpriced_models[record.model] = self.unpriced_models.get(record.model, 0) + 1
+        if record.cache_hit:
+            self.cache_hits += 1
+
+        model = self.models.setdefault(record.model, ModelSpend())
+        model.calls += 1
+        model.cost += cost
+        model.prompt_tokens += record.prompt_tokens
+        model.completion_tokens += record.completion_tokens
+
+        if record.phase is not None:
+            self.phases[record.phase] = self.phases.get(record.phase, ZERO) + cost
+
+    def remove_unaccounted(self, record: CallRecord) -> None:
+        """Undo `add` for an unaccounted placeholder whose real event arrived late."""
+        self.calls -= 1
+        self.unaccounted_calls -= 1
+        model = self.models[record.model]
+        model.calls -= 1
+        if model.calls == 0 and model.cost == ZERO:
+            del self.models[record.model]
+
+    def merge(self, other: Spend) -> None:
+        """Add another set of totals to this one."""
+        self.cost += other.cost
+        self.calls += other.calls
+        self.failed_calls += other.failed_calls
+        self.unpriced_calls += other.unpriced_calls
+        self.unaccounted_calls += other.unaccounted_calls
+        self.cache_hits += other.cache_hits
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        for name, theirs in other.models.items():
+            mine = self.models.setdefault(name, ModelSpend())
+            mine.calls += theirs.calls
+            mine.cost += theirs.cost
+            mine.prompt_tokens += theirs.prompt_tokens
+            mine.completion_tokens += theirs.completion_tokens
+        for phase, cost in other.phases.items():
+            self.phases[phase] = self.phases.get(phase, ZERO) + cost
+        for name, count in other.unpriced_models.items():
+            self.unpriced_models[name] = self.unpriced_models.get(name, 0) + count
+
+    def copy(self) -> Spend:
+        return copy.deepcopy(self)

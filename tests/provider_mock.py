@@ -1,0 +1,116 @@
+"""A mock OpenAI and Anthropic API for pytester runs, at the HTTP layer with respx.
+
+This file is copied into each pytester directory as its conftest.py. The
+`provider` fixture answers chat, embedding and message requests, streamed or
+not, with the usage that the test sets, so expected costs can be worked out
+by hand from token counts and LiteLLM's bundled prices.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+OPENAI = "https://api.openai.com/v1"
+ANTHROPIC = "https://api.anthropic.com/v1"
+
+
+def _sse(events: list[str]) -> str:
+    return "".join(events)
+
+
+class Provider:
+    """The mocked provider: set the usage of the next responses, count the requests."""
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.prompt_tokens = 1000
+        self.completion_tokens = 500
+        self.requests: list[str] = []
+        router.post(f"{OPENAI}/chat/completions").mock(side_effect=self._openai_chat)
+        router.post(f"{OPENAI}/embeddings").mock(side_effect=self._openai_embeddings)
+        router.post(f"{ANTHROPIC}/messages").mock(side_effect=self._anthropic_messages)
+
+    def usage(self, prompt_tokens: int, completion_tokens: int = 0) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+    def _openai_chat(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        usage = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+        if not body.get("stream"):
+            return httpx.Response(200, json={
+                "id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000,
+                "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "mock answer"}}],
+                "usage": usage,
+            })
+        chunk = {"id": "chatcmpl-mock", "object": "chat.completion.chunk",
+                 "created": 1700000000, "model": body["model"]}
+        events = [
+            {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "mock "},
+                                   "finish_reason": None}]},
+            {**chunk, "choices": [{"index": 0, "delta": {"content": "answer"},
+                                   "finish_reason": "stop"}]},
+            {**chunk, "choices": [], "usage": usage},
+        ]
+        text = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+    def _openai_embeddings(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return httpx.Response(200, json={
+            "object": "list", "model": body["model"],
+            "data": [{"object": "embedding", "index": index, "embedding": [0.1, 0.2, 0.3]}
+                     for index in range(len(inputs))],
+            "usage": {"prompt_tokens": self.prompt_tokens, "total_tokens": self.prompt_tokens},
+        })
+
+    def _anthropic_messages(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        if not body.get("stream"):
+            return httpx.Response(200, json={
+                "id": "msg_mock", "type": "message", "role": "assistant", "model": body["model"],
+                "content": [{"type": "text", "text": "mock answer"}],
+                "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": {"input_tokens": self.prompt_tokens,
+                          "output_tokens": self.completion_tokens},
+            })
+        events = [
+            ("message_start", {"type": "message_start", "message": {
+                "id": "msg_mock", "type": "message", "role": "assistant", "model": body["model"],
+                "content": [], "stop_reason": None, "stop_sequence": None,
+                "usage": {"input_tokens": self.prompt_tokens, "output_tokens": 1}}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": "mock answer"}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta",
+                               "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": self.completion_tokens}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        text = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provider]:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-mock-openai")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-mock")
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        yield Provider(router)
