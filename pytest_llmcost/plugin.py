@@ -59,15 +59,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # which reads its price-map switch once, at import.
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    _select_price_map(early_config)
+    _select_price_map(early_config, early=True)
 
 
-def _select_price_map(config: pytest.Config) -> None:
+def _select_price_map(config: pytest.Config, early: bool = False) -> None:
     """Point LiteLLM at its bundled price map, unless the user chose the remote one."""
     if SAVED_COST_MAP_KEY in config.stash:
         return
     try:
-        price_map = resolve_price_map(config)
+        price_map = resolve_price_map(config, early)
     except (InvalidSettingError, ValueError):
         return  # pytest_configure reports the invalid value
     previous = os.environ.get(COST_MAP_VARIABLE)

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Literal, TypeVar, cast
 
 import pytest
 
@@ -262,8 +262,16 @@ def _budget(config: pytest.Config, name: str) -> Budget | None:
     return Budget(amount, source)
 
 
-def resolve_price_map(config: pytest.Config) -> PriceMap:
-    """Return the price map the user chose, or 'bundled' unless the environment says otherwise."""
+def resolve_price_map(config: pytest.Config, early: bool = False) -> PriceMap:
+    """Return the price map the user chose, or 'bundled' unless the environment says otherwise.
+
+    With `early`, read the command line from the arguments pytest has parsed
+    before loading conftest files, when `config.getoption` is not ready yet.
+    """
+    if early:
+        cli_value = getattr(config.known_args_namespace, "llm_price_map", None)
+        if cli_value is not None:
+            return cast(PriceMap, cli_value)
     resolved = _resolve(config, "llm_price_map", parse_price_map)
     if resolved is not None:
         return resolved[0]

@@ -20,8 +20,24 @@ OPENAI = "https://api.openai.com/v1"
 ANTHROPIC = "https://api.anthropic.com/v1"
 
 
-def _sse(events: list[str]) -> str:
-    return "".join(events)
+def chat_json(model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    """Return an OpenAI chat completion body with the given usage."""
+    return {
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000,
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "mock answer"}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def mock_openai_chat(router: respx.MockRouter, prompt_tokens: int, completion_tokens: int) -> None:
+    """Answer every OpenAI chat request of `router` with a fixed usage."""
+    router.post(f"{OPENAI}/chat/completions").mock(
+        return_value=httpx.Response(200, json=chat_json("gpt-4o-mini", prompt_tokens,
+                                                        completion_tokens))
+    )
 
 
 class Provider:
@@ -48,13 +64,9 @@ class Provider:
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
         if not body.get("stream"):
-            return httpx.Response(200, json={
-                "id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000,
-                "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "mock answer"}}],
-                "usage": usage,
-            })
+            return httpx.Response(
+                200, json=chat_json(body["model"], self.prompt_tokens, self.completion_tokens)
+            )
         chunk = {"id": "chatcmpl-mock", "object": "chat.completion.chunk",
                  "created": 1700000000, "model": body["model"]}
         events = [

@@ -102,7 +102,10 @@ def summary_lines(summary: RunSummary, top: int) -> list[str]:
         )
         for test in summary.violations():
             assert test.violation is not None
-            lines.append(f"  {test.violation.message}: {test.nodeid}")
+            lines.append(
+                f"  over budget: {test.nodeid} spent {format_usd(test.violation.spent)} "
+                f"of {format_usd(test.violation.budget.amount)} ({test.violation.budget.source})"
+            )
 
     if summary.run.models:
         lines.append("")

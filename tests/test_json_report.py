@@ -1,0 +1,126 @@
+"""The JSON report document, field by field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmcost_testing import report, run
+
+
+def test_json_document(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite="""
+        import litellm
+        import pytest
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        @pytest.mark.llm_budget(0.001)
+        def test_chat(provider):
+            litellm.completion(model="gpt-4o-mini", messages=MESSAGES)
+            provider.usage(2000, 100)
+            litellm.completion(model="anthropic/claude-haiku-4-5", messages=MESSAGES)
+
+        @pytest.mark.llm_budget(0.5)
+        def test_budget_only():
+            pass
+
+        def test_skipped(provider):
+            litellm.completion(model="gpt-4o-mini", messages=MESSAGES)
+            pytest.skip("not today")
+
+        def test_free():
+            pass
+        """
+    )
+    result = run(llm_pytester, "--llm-budget=0.05")
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    # gpt-4o-mini: 1000 * 1.5e-07 + 500 * 6e-07 = 0.00045 a call, two calls
+    # claude-haiku-4-5: 2000 * 1e-06 + 100 * 5e-06 = 0.0025
+    document = report(llm_pytester)
+    assert document.pop("plugin_version") == "0.1.0"
+    assert document.pop("litellm_version") == litellm_version()
+    assert document == {
+        "schema_version": 1,
+        "price_map": "bundled",
+        "complete": True,
+        "budgets": {"run_usd": 0.05, "run_source": "cli", "test_usd": None, "test_source": None},
+        "totals": {
+            "cost_usd": 0.0034, "calls": 3, "failed_calls": 0, "unpriced_calls": 0,
+            "unaccounted_calls": 0, "cache_hits": 0,
+            "prompt_tokens": 4000, "completion_tokens": 1100,
+        },
+        "run_over_budget": False,
+        "run_overshoot_usd": 0.0,
+        "models": {
+            "anthropic/claude-haiku-4-5": {
+                "calls": 1, "cost_usd": 0.0025, "prompt_tokens": 2000, "completion_tokens": 100,
+            },
+            "openai/gpt-4o-mini": {
+                "calls": 2, "cost_usd": 0.0009, "prompt_tokens": 2000, "completion_tokens": 1000,
+            },
+        },
+        "tests": {
+            "test_suite.py::test_budget_only": {
+                "outcome": "passed", "cost_usd": 0.0, "calls": 0, "failed_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0,
+                "prompt_tokens": 0, "completion_tokens": 0,
+                "budget_usd": 0.5, "budget_source": "marker", "over_budget": False,
+                "phases": {}, "models": {},
+            },
+            "test_suite.py::test_chat": {
+                "outcome": "failed", "cost_usd": 0.00295, "calls": 2, "failed_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0,
+                "prompt_tokens": 3000, "completion_tokens": 600,
+                "budget_usd": 0.001, "budget_source": "marker", "over_budget": True,
+                "phases": {"call": 0.00295},
+                "models": {
+                    "anthropic/claude-haiku-4-5": {
+                        "calls": 1, "cost_usd": 0.0025,
+                        "prompt_tokens": 2000, "completion_tokens": 100,
+                    },
+                    "openai/gpt-4o-mini": {
+                        "calls": 1, "cost_usd": 0.00045,
+                        "prompt_tokens": 1000, "completion_tokens": 500,
+                    },
+                },
+            },
+            "test_suite.py::test_skipped": {
+                "outcome": "skipped", "cost_usd": 0.00045, "calls": 1, "failed_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0,
+                "prompt_tokens": 1000, "completion_tokens": 500,
+                "budget_usd": None, "budget_source": None, "over_budget": False,
+                "phases": {"call": 0.00045},
+                "models": {
+                    "openai/gpt-4o-mini": {
+                        "calls": 1, "cost_usd": 0.00045,
+                        "prompt_tokens": 1000, "completion_tokens": 500,
+                    },
+                },
+            },
+        },
+        "outside_tests": {
+            "cost_usd": 0.0, "calls": 0, "failed_calls": 0, "unpriced_calls": 0,
+            "unaccounted_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "models": {},
+        },
+    }
+
+
+def litellm_version() -> str:
+    from importlib.metadata import version
+
+    return version("litellm")
+
+
+def test_json_written_without_calls(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llm-cost-json=out/cost.json")
+    result.assert_outcomes(passed=1)
+    document = json.loads((pytester.path / "out" / "cost.json").read_text())
+    assert document["totals"]["calls"] == 0
+    assert document["tests"] == {}
+    assert document["run_over_budget"] is False
+    leftovers = [path.name for path in (pytester.path / "out").iterdir()]
+    assert leftovers == ["cost.json"]
