@@ -1,7 +1,7 @@
 """Attribution of LiteLLM calls to tests: the link between the callback and the ledger.
 
 The callback in `litellm_bridge` hands every event to an `Accountant`, which
-knows which test and phase are running, keys each call, and books it in the
+tracks which test and phase are running, keys each call, and books it in the
 ledger. Nothing here imports LiteLLM.
 """
 

@@ -37,23 +37,21 @@ def _calls(count: int) -> str:
     return f"{count} call" if count == 1 else f"{count} calls"
 
 
-def judge_test(spent: Decimal, calls: int, budget: Budget | None) -> Violation | None:
-    """Return the violation of a test's budget, or `None`; spending exactly the budget passes."""
+def _judge(label: str, spent: Decimal, calls: int, budget: Budget | None) -> Violation | None:
     if budget is None or spent <= budget.amount:
         return None
     message = (
-        f"LLM budget exceeded: spent {format_usd(spent)} of {format_usd(budget.amount)} "
+        f"{label} exceeded: spent {format_usd(spent)} of {format_usd(budget.amount)} "
         f"({budget.source}) in {_calls(calls)}"
     )
     return Violation(spent, budget, calls, message)
+
+
+def judge_test(spent: Decimal, calls: int, budget: Budget | None) -> Violation | None:
+    """Return the violation of a test's budget, or `None`; spending exactly the budget passes."""
+    return _judge("LLM budget", spent, calls, budget)
 
 
 def judge_run(spent: Decimal, calls: int, budget: Budget | None) -> Violation | None:
     """Return the violation of the run's budget, or `None`."""
-    if budget is None or spent <= budget.amount:
-        return None
-    message = (
-        f"LLM run budget exceeded: spent {format_usd(spent)} of {format_usd(budget.amount)} "
-        f"({budget.source}) in {_calls(calls)}"
-    )
-    return Violation(spent, budget, calls, message)
+    return _judge("LLM run budget", spent, calls, budget)

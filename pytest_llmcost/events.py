@@ -95,7 +95,7 @@ def read_cost(kwargs: Mapping[str, Any], status: CallStatus) -> Decimal | None:
     """Return the cost LiteLLM computed, `None` when it could not price the call.
 
     A cache hit of LiteLLM's response cache costs nothing. A failed call costs
-    what LiteLLM says, which is 0 unless a stream was cut after some output.
+    what LiteLLM reports, which is 0 unless a stream was cut after some output.
     """
     if kwargs.get("cache_hit") is True:
         return ZERO

@@ -1,7 +1,7 @@
 """Acting on LiteLLM the moment the code under test imports it, and never importing it first.
 
 `import litellm` takes seconds, so the plugin must not import it in runs that
-do not use it. A post-import hook from `wrapt` tells the plugin when LiteLLM
+do not use it. A post-import hook from `wrapt` notifies the plugin when LiteLLM
 has been imported (at collection, in a fixture or inside a test body), early
 enough to register the callback before the first call.
 """

@@ -20,7 +20,7 @@ from .spend import CallRecord, Phase, Spend
 
 
 class Location(NamedTuple):
-    """Where a call was made: the test's node id and phase, or `None` outside tests."""
+    """The place of a call: the test's node id and phase, or `None` for both outside tests."""
 
     nodeid: str | None
     phase: Phase | None
@@ -98,7 +98,7 @@ class Ledger:
         """Book the terminal event of a call; returns `False` for a repeated event.
 
         The record's location must already be the one the call started at
-        (see `location_of`): the ledger books it where the record says.
+        (see `location_of`): the ledger books it at the record's node id and phase.
         """
         with self._condition:
             if key in self._settled:

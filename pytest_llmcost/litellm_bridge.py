@@ -155,5 +155,12 @@ def flush_async_logging(timeout: float) -> None:
     worker = _logging_worker()
     if worker is None or getattr(worker, "_queue", None) is None:
         return
-    asyncio.run(drain_async_logging(timeout))
+    # Not asyncio.run(): it would reset this thread's current event loop, which a
+    # module- or session-scoped pytest-asyncio loop may still be using.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(drain_async_logging(timeout))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 

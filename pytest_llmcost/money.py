@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 ZERO = Decimal(0)
@@ -99,15 +100,27 @@ def to_json_number(amount: Decimal) -> float:
     return float(amount)
 
 
-def format_usd(amount: Decimal) -> str:
-    """Format dollars with at least four decimal places, more when smaller digits matter."""
-    if amount == ZERO:
-        return "$0.0000"
+MIN_PLACES = 4
+MAX_PLACES = 10
 
-    four_places = amount.quantize(Decimal("0.0001"))
-    if four_places == amount:
-        return f"${four_places:,f}"
 
-    # Show sub-cent spend instead of rounding it to $0.0000, but cap the noise.
-    precise = amount.quantize(Decimal("0.0000000001")).normalize()
-    return f"${precise:,f}"
+def decimal_places(amounts: Iterable[Decimal]) -> int:
+    """Return the decimal places that show every amount exactly, between 4 and 10."""
+    places = MIN_PLACES
+    for amount in amounts:
+        exponent = amount.normalize().as_tuple().exponent
+        if isinstance(exponent, int):
+            places = max(places, -exponent)
+    return min(places, MAX_PLACES)
+
+
+def format_usd(amount: Decimal, places: int | None = None) -> str:
+    """Format dollars with at least four decimal places, more when smaller digits matter.
+
+    Sub-cent spend is shown instead of rounded to $0.0000, up to ten places.
+    Pass `places` to align a column of amounts (see `decimal_places`).
+    """
+    if places is None:
+        places = decimal_places([amount])
+    rounded = amount.quantize(Decimal(1).scaleb(-places))
+    return f"${rounded:,f}"

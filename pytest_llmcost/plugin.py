@@ -1,8 +1,8 @@
 """pytest hook implementations of pytest-llmcost.
 
 The module-level hooks register options and create one `CostTracker` per
-pytest run; the tracker's hooks attribute, settle and judge each test's LLM
-spend and write the reports. The work itself is done by the modules they call.
+pytest run. The tracker's hooks attribute, settle and judge each test's LLM
+spend and write the reports, delegating the work to the modules they call.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class Settings:
 
 
 class InvalidSettingError(ValueError):
-    """A setting value that cannot be used; the message names it and says how to fix it."""
+    """A setting value that cannot be used; the message names it and explains how to fix it."""
 
 
 def _budget_value(source: str) -> Callable[[str], Decimal]:
@@ -158,72 +158,30 @@ def _argparse_type(
 
 
 def add_options(parser: pytest.Parser) -> None:
-    """Register the command-line options and ini keys."""
+    """Register the command-line options and their ini keys, which share one help text."""
+    options: list[tuple[str, str, Callable[[str], object], str]] = [
+        ("--llm-budget", "USD", _budget_value("option --llm-budget"), BUDGET_HELP),
+        ("--llm-test-budget", "USD", _budget_value("option --llm-test-budget"), TEST_BUDGET_HELP),
+        ("--llm-unpriced", "warn|fail",
+         _argparse_type(parse_unpriced, "option --llm-unpriced"), UNPRICED_HELP),
+        ("--llm-cost-top", "N", _argparse_type(parse_cost_top, "option --llm-cost-top"),
+         COST_TOP_HELP),
+        ("--llm-cost-json", "PATH", _argparse_type(parse_path, "option --llm-cost-json"),
+         COST_JSON_HELP),
+        ("--llm-price-map", "bundled|remote",
+         _argparse_type(parse_price_map, "option --llm-price-map"), PRICE_MAP_HELP),
+        ("--llm-settle-timeout", "SECONDS",
+         _argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
+         SETTLE_TIMEOUT_HELP),
+    ]
     group = parser.getgroup("llmcost", "LLM cost and budgets (pytest-llmcost)")
-    group.addoption(
-        "--llm-budget",
-        dest="llm_budget",
-        metavar="USD",
-        type=_budget_value("option --llm-budget"),
-        default=None,
-        help=BUDGET_HELP,
-    )
-    group.addoption(
-        "--llm-test-budget",
-        dest="llm_test_budget",
-        metavar="USD",
-        type=_budget_value("option --llm-test-budget"),
-        default=None,
-        help=TEST_BUDGET_HELP,
-    )
-    group.addoption(
-        "--llm-unpriced",
-        dest="llm_unpriced",
-        metavar="warn|fail",
-        type=_argparse_type(parse_unpriced, "option --llm-unpriced"),
-        default=None,
-        help=UNPRICED_HELP,
-    )
-    group.addoption(
-        "--llm-cost-top",
-        dest="llm_cost_top",
-        metavar="N",
-        type=_argparse_type(parse_cost_top, "option --llm-cost-top"),
-        default=None,
-        help=COST_TOP_HELP,
-    )
-    group.addoption(
-        "--llm-cost-json",
-        dest="llm_cost_json",
-        metavar="PATH",
-        type=_argparse_type(parse_path, "option --llm-cost-json"),
-        default=None,
-        help=COST_JSON_HELP,
-    )
-    group.addoption(
-        "--llm-price-map",
-        dest="llm_price_map",
-        metavar="bundled|remote",
-        type=_argparse_type(parse_price_map, "option --llm-price-map"),
-        default=None,
-        help=PRICE_MAP_HELP,
-    )
-    group.addoption(
-        "--llm-settle-timeout",
-        dest="llm_settle_timeout",
-        metavar="SECONDS",
-        type=_argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
-        default=None,
-        help=SETTLE_TIMEOUT_HELP,
-    )
-
-    parser.addini("llm_budget", BUDGET_HELP, default=None)
-    parser.addini("llm_test_budget", TEST_BUDGET_HELP, default=None)
-    parser.addini("llm_unpriced", UNPRICED_HELP, default=None)
-    parser.addini("llm_cost_top", COST_TOP_HELP, default=None)
-    parser.addini("llm_cost_json", COST_JSON_HELP, default=None)
-    parser.addini("llm_price_map", PRICE_MAP_HELP, default=None)
-    parser.addini("llm_settle_timeout", SETTLE_TIMEOUT_HELP, default=None)
+    for option, metavar, convert, help_text in options:
+        # The destination doubles as the ini key: --llm-cost-top and llm_cost_top.
+        dest = option.lstrip("-").replace("-", "_")
+        # default=None, so that an unset option falls back to the ini key.
+        group.addoption(option, dest=dest, metavar=metavar, type=convert, default=None,
+                        help=help_text)
+        parser.addini(dest, help_text, default=None)
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
@@ -263,7 +221,7 @@ def _budget(config: pytest.Config, name: str) -> Budget | None:
 
 
 def resolve_price_map(config: pytest.Config, early: bool = False) -> PriceMap:
-    """Return the price map the user chose, or 'bundled' unless the environment says otherwise.
+    """Return the price map the user chose, or 'bundled' unless the environment selects the remote map.
 
     With `early`, read the command line from the arguments pytest has parsed
     before loading conftest files, when `config.getoption` is not ready yet.

@@ -33,7 +33,7 @@ def chat_json(model: str, prompt_tokens: int, completion_tokens: int) -> dict[st
 
 
 def mock_openai_chat(router: respx.MockRouter, prompt_tokens: int, completion_tokens: int) -> None:
-    """Answer every OpenAI chat request of `router` with a fixed usage."""
+    """Mock every OpenAI chat request of `router` with a response of fixed usage."""
     router.post(f"{OPENAI}/chat/completions").mock(
         return_value=httpx.Response(200, json=chat_json("gpt-4o-mini", prompt_tokens,
                                                         completion_tokens))

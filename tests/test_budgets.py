@@ -220,6 +220,8 @@ def test_spends(provider, index):
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
         [
+            "run budget: $0.00135 of $0.0010 (cli), over by $0.00035",
+            "*",
             "FAIL LLM run budget exceeded: spent $0.00135 of $0.0010 (cli) in 3 calls",
             "*! LLM run budget exceeded: spent $0.00135 of $0.0010 (cli) in 3 calls !*",
         ]

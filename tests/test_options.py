@@ -230,7 +230,7 @@ def test_spends(provider, calls):
         [
             "costliest tests (top 2):",
             "  $0.00135  3 calls  test_suite.py::test_spends[3]",
-            "   $0.0009  2 calls  test_suite.py::test_spends[2]",
+            "  $0.00090  2 calls  test_suite.py::test_spends[2]",
         ]
     )
     assert "test_spends[1]" not in result.stdout.str()

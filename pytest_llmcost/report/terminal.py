@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from ..budgets import Budget
-from ..money import format_usd
+from ..money import decimal_places, format_usd
 from ..spend import Spend
 from .summary import RunSummary
 
@@ -18,8 +18,9 @@ def _count(number: int, word: str) -> str:
 
 def _percent(spent: Decimal, budget: Decimal) -> str:
     if budget == 0:
-        return "no spending allowed" if spent == 0 else "over"
-    return f"{spent / budget * 100:.0f}%"
+        return "no spending allowed"
+    # Rounded down, so a run just under its budget never reads 100%.
+    return f"{(spent / budget * 100).to_integral_value(rounding=ROUND_FLOOR)}%"
 
 
 def describe_spend(spend: Spend) -> str:
@@ -44,12 +45,13 @@ def model_table(spend: Spend, indent: str = "") -> list[str]:
     """Return the per-model breakdown as aligned rows, costliest model first."""
     rows = [("model", "calls", "cost", "prompt tokens", "completion tokens")]
     ordered = sorted(spend.models.items(), key=lambda item: (-item[1].cost, item[0]))
+    places = decimal_places(model.cost for _, model in ordered)
     for name, model in ordered:
         rows.append(
             (
                 name,
                 f"{model.calls:,}",
-                format_usd(model.cost),
+                format_usd(model.cost, places),
                 f"{model.prompt_tokens:,}",
                 f"{model.completion_tokens:,}",
             )
@@ -80,10 +82,11 @@ def cost_section(spend: Spend, budget: Budget | None) -> str:
 
 
 def _budget_line(label: str, spent: Decimal, budget: Budget) -> str:
-    return (
-        f"{label}: {format_usd(spent)} of {format_usd(budget.amount)} ({budget.source}), "
-        f"{_percent(spent, budget.amount)}"
-    )
+    if spent > budget.amount:
+        share = f"over by {format_usd(spent - budget.amount)}"
+    else:
+        share = _percent(spent, budget.amount)
+    return f"{label}: {format_usd(spent)} of {format_usd(budget.amount)} ({budget.source}), {share}"
 
 
 def summary_lines(summary: RunSummary, top: int) -> list[str]:
@@ -116,16 +119,19 @@ def summary_lines(summary: RunSummary, top: int) -> list[str]:
     if costliest:
         lines.append("")
         lines.append(f"costliest tests (top {len(costliest)}):")
-        cost_width = max(len(format_usd(test.cost)) for test in costliest)
+        places = decimal_places(test.cost for test in costliest)
+        cost_width = max(len(format_usd(test.cost, places)) for test in costliest)
         for test in costliest:
-            budget = ""
+            notes = ""
+            if test.spend.failed_calls:
+                notes += f" ({test.spend.failed_calls:,} failed)"
             if test.budget is not None:
-                budget = f" of {format_usd(test.budget.amount)}"
+                notes += f" of {format_usd(test.budget.amount)}"
                 if test.violation is not None:
-                    budget += " OVER BUDGET"
+                    notes += " OVER BUDGET"
             lines.append(
-                f"  {format_usd(test.cost).rjust(cost_width)}  "
-                f"{_count(test.spend.calls, 'call')}{budget}  {test.nodeid}"
+                f"  {format_usd(test.cost, places).rjust(cost_width)}  "
+                f"{_count(test.spend.calls, 'call')}{notes}  {test.nodeid}"
             )
 
     if summary.outside.calls:
