@@ -71,6 +71,9 @@ class Accountant:
         """Book the terminal event of a call; a repeated event for the same call is ignored."""
         location = self.location
         try:
+            if _rejected_by_plugin(kwargs.get("exception")):
+                # Never sent: the gate counted the rejection, so it is not a failed call.
+                return
             key = kwargs.get(CALL_KEY)
             if not isinstance(key, int):
                 # No pre-call hook ran (cache hits, some mocked calls). Key the dict
@@ -132,3 +135,12 @@ class Accountant:
             self.faults.clear()
         return faults
 
+
+
+def _rejected_by_plugin(exception: object) -> bool:
+    """True for the BudgetExceededError with which the spend gate rejected a call."""
+    if exception is None or type(exception).__name__ != "BudgetExceededError":
+        return False
+    if getattr(exception, "llmcost_refusal", False):
+        return True
+    return bool(getattr(getattr(exception, "current_cost", None), "llmcost_refusal", False))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from .money import ZERO
 from .spend import CallRecord, Phase, Spend
 
 
@@ -122,6 +123,15 @@ class Ledger:
         with self._condition:
             self._book(record)
 
+    def record_refusal(self, nodeid: str | None) -> None:
+        """Count a call that a budget rejected before it was sent; it costs nothing."""
+        with self._condition:
+            self._run.refused_calls += 1
+            if nodeid is None:
+                self._outside.refused_calls += 1
+            else:
+                self._tests.setdefault(nodeid, Spend()).refused_calls += 1
+
     def pending_count(self, nodeid: str | None) -> int:
         with self._condition:
             return self._pending_per_test[nodeid]
@@ -176,6 +186,12 @@ class Ledger:
         with self._condition:
             spend = self._tests.get(nodeid)
             return spend.copy() if spend is not None else Spend()
+
+    def test_cost(self, nodeid: str) -> Decimal:
+        """Return the cost booked so far for one test."""
+        with self._condition:
+            spend = self._tests.get(nodeid)
+            return spend.cost if spend is not None else ZERO
 
     def run_totals(self) -> tuple[Decimal, int]:
         """Return the run's cost and number of calls so far."""

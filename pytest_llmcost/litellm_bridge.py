@@ -17,6 +17,7 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 
 from .accounting import Accountant
+from .spendgate import SpendGate
 
 # How often `wait_for_logging_executor` rechecks a busy executor, in seconds.
 _EXECUTOR_POLL_INTERVAL = 0.0005
@@ -29,16 +30,42 @@ class CostCallback(CustomLogger):  # type: ignore[misc]  # LiteLLM ships no type
     exactly as LiteLLM's `CustomLogger` spells them.
     """
 
-    def __init__(self, accountant: Accountant) -> None:
+    def __init__(self, accountant: Accountant, gate: SpendGate | None = None,
+                 settle_timeout: float = 5.0) -> None:
         super().__init__()
         # LiteLLM drops a callback whose class name and public str/int/bool attributes
         # equal an already registered one; a unique value keeps each session's instance.
         self.llmcost_instance = uuid.uuid4().hex
         self._accountant = accountant
+        self._gate = gate
+        self._settle_timeout = settle_timeout
 
     def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
         if isinstance(kwargs, MutableMapping):
             self._accountant.call_started(model, kwargs)
+
+    async def async_pre_call_deployment_hook(self, kwargs: Any, call_type: Any) -> None:
+        """Reject an async call over budget, after booking the costs of calls that returned.
+
+        LiteLLM's synchronous budget check runs first, but in an event loop the costs
+        of async calls that already returned wait in LiteLLM's logging queue. Draining
+        it here lets a loop of awaited calls stop right after the call that crossed
+        the budget.
+        """
+        gate = self._gate
+        if gate is None or not gate.active:
+            return None
+        await drain_async_logging(self._settle_timeout)
+        refusal = gate.check(self._accountant.location)
+        if refusal is None:
+            return None
+        error = litellm.BudgetExceededError(
+            current_cost=float(refusal.spent),
+            max_budget=float(refusal.budget.amount),
+            message=refusal.message,
+        )
+        error.llmcost_refusal = True
+        raise error
 
     def log_success_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
@@ -164,3 +191,104 @@ def flush_async_logging(timeout: float) -> None:
     finally:
         loop.close()
 
+
+
+class _SpendCheck(float):
+    """Stands in for `litellm._current_cost` while the plugin enforces budgets.
+
+    LiteLLM runs `if litellm.max_budget and litellm._current_cost > litellm.max_budget`
+    before every entry point (completion, embedding, responses, Router calls, sync and
+    async) and raises `BudgetExceededError` before sending anything. This comparison
+    calls the plugin's `SpendGate` instead. Its text is the spend and the test, which
+    LiteLLM puts into the error message.
+    """
+
+    llmcost_refusal = True
+
+    def __new__(cls, gate: SpendGate, accountant: Accountant, value: float = 0.0,
+                text: str = "") -> _SpendCheck:
+        check = super().__new__(cls, value)
+        check._gate = gate
+        check._accountant = accountant
+        check._text = text or repr(value)
+        return check
+
+    _gate: SpendGate
+    _accountant: Accountant
+    _text: str
+
+    def __gt__(self, other: object) -> bool:
+        refusal = self._gate.check(self._accountant.location)
+        if refusal is None:
+            return _previous_limit_exceeded(self._gate)
+        # LiteLLM reads both globals again to build the error: give them the numbers.
+        litellm._current_cost = _SpendCheck(
+            self._gate, self._accountant, float(refusal.spent), refusal.spent_text
+        )
+        litellm.max_budget = _BudgetLimit(float(refusal.budget.amount), refusal.budget_text)
+        return True
+
+    def __add__(self, other: object) -> _SpendCheck:
+        # LiteLLM adds to _current_cost for a few call types; the ledger keeps the real total.
+        return self
+
+    __radd__ = __add__
+
+    def __str__(self) -> str:
+        return self._text
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return self._text if not spec else float.__format__(self, spec)
+
+
+class _BudgetLimit(float):
+    """Stands in for `litellm.max_budget`: always set, so LiteLLM runs its check."""
+
+    def __new__(cls, value: float, text: str) -> _BudgetLimit:
+        limit = super().__new__(cls, value)
+        limit._text = text
+        return limit
+
+    _text: str
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return self._text
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return self._text if not spec else float.__format__(self, spec)
+
+
+def _previous_limit_exceeded(gate: SpendGate) -> bool:
+    """Apply the budget that was in place before ours: the user's, or an outer run's."""
+    max_budget, current_cost = gate.saved_litellm_budget or (None, 0.0)
+    if not max_budget:
+        return False
+    try:
+        return bool(current_cost > max_budget)  # type: ignore[operator]
+    except TypeError:
+        return False
+
+
+def install_gate(gate: SpendGate, accountant: Accountant, timeout: float) -> None:
+    """Make LiteLLM's pre-request budget check ask `gate`, keeping the values it replaces."""
+    gate.saved_litellm_budget = (litellm.max_budget, litellm._current_cost)
+    # Sync costs are booked on LiteLLM's logging threads just after the call returned.
+    # Waiting for them never needs the event loop, so it is safe inside one too.
+    gate.wait_for_booked_costs = lambda: wait_for_logging_executor(timeout)
+    litellm._current_cost = _SpendCheck(gate, accountant)
+    litellm.max_budget = _BudgetLimit(0.0, "the pytest-llmcost budget")
+
+
+def uninstall_gate(gate: SpendGate) -> None:
+    """Put back the `litellm.max_budget` and `litellm._current_cost` that `install_gate` replaced."""
+    if gate.saved_litellm_budget is None:
+        return
+    litellm.max_budget, litellm._current_cost = gate.saved_litellm_budget
+    gate.saved_litellm_budget = None

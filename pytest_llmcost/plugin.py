@@ -40,6 +40,7 @@ from .settings import (
     resolve_price_map,
 )
 from .spend import Spend
+from .spendgate import Refusal, SpendGate
 
 TRACKER_KEY = pytest.StashKey["CostTracker"]()
 SAVED_COST_MAP_KEY = pytest.StashKey["str | None"]()
@@ -118,6 +119,8 @@ class CostTracker:
         self.settings = settings
         self.ledger = Ledger()
         self.accountant = Accountant(self.ledger)
+        self.stops_spending = settings.budget_mode == "stop"
+        self.gate = SpendGate(self.ledger, settings.run_budget if self.stops_spending else None)
         self.is_worker = hasattr(config, "workerinput")
 
         self._bridge: ModuleType | None = None
@@ -131,6 +134,7 @@ class CostTracker:
         self._violations: dict[str, Violation] = {}
         self._warned_models: set[str] = set()
         self._sections_added: set[str] = set()
+        self._refusals_reported: set[str] = set()
         self._json_written: str | None = None
 
     # -- LiteLLM ------------------------------------------------------------------
@@ -144,8 +148,14 @@ class CostTracker:
             return
         from . import litellm_bridge
 
-        callback = litellm_bridge.CostCallback(self.accountant)
+        callback = litellm_bridge.CostCallback(
+            self.accountant,
+            self.gate if self.stops_spending else None,
+            self.settings.settle_timeout,
+        )
         litellm_bridge.install(callback)
+        if self.stops_spending:
+            litellm_bridge.install_gate(self.gate, self.accountant, self.settings.settle_timeout)
         self._callback = callback
         self._bridge = litellm_bridge
 
@@ -155,6 +165,7 @@ class CostTracker:
             self._cancel_watch()
             self._cancel_watch = None
         if self._bridge is not None:
+            self._bridge.uninstall_gate(self.gate)
             self._bridge.uninstall(self._callback)
             self._bridge = None
             self._callback = None
@@ -286,6 +297,8 @@ class CostTracker:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        if self.stops_spending:
+            self.gate.enter_test(item.nodeid, item.stash.get(BUDGET_KEY, None))
         return (yield from self._phase(item, "setup"))
 
     @pytest.hookimpl(wrapper=True)
@@ -305,6 +318,7 @@ class CostTracker:
             return (yield from self._phase(item, "teardown"))
         finally:
             self.accountant.location = OUTSIDE
+            self.gate.leave_test()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -324,9 +338,14 @@ class CostTracker:
             self._sections_added.add(nodeid)
 
         violation = judge_test(spend.cost, spend.calls, budget)
+        refusals = self.gate.refusals(nodeid)
         if violation is not None:
             self._violations[nodeid] = violation
-            _fail_report(report, violation.message)
+            _fail_report(report, violation.message + _refused_note(refusals))
+        elif refusals and nodeid not in self._refusals_reported:
+            # A test whose call was rejected fails even if its code caught the error.
+            self._refusals_reported.add(nodeid)
+            _fail_report(report, _refusal_message(refusals))
         elif self.settings.unpriced == "fail" and report.when == "call":
             message = _unpriced_message(spend)
             if message is not None:
@@ -437,6 +456,24 @@ def _fail_report(report: pytest.TestReport, message: str) -> None:
         report.longrepr = message
     elif report.failed:
         report.sections.append(("LLM budget", message))
+
+
+def _refused_note(refusals: list[Refusal]) -> str:
+    if not refusals:
+        return ""
+    count = len(refusals)
+    return f"; {count} further call{'s' if count > 1 else ''} rejected before sending"
+
+
+def _refusal_message(refusals: list[Refusal]) -> str:
+    """Return the failure line of a test whose calls were rejected at its exact budget."""
+    first = refusals[0]
+    label = "LLM budget" if first.scope == "test" else "LLM run budget"
+    count = len(refusals)
+    return (
+        f"{label} used up: spent {format_usd(first.spent)} of {format_usd(first.budget.amount)} "
+        f"({first.budget.source}); {count} call{'s' if count > 1 else ''} rejected before sending"
+    )
 
 
 def _unpriced_message(spend: Spend) -> str | None:

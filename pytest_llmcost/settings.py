@@ -20,6 +20,7 @@ from .budgets import Budget
 from .money import InvalidAmountError, parse_usd
 
 UnpricedPolicy = Literal["warn", "fail"]
+BudgetMode = Literal["stop", "report"]
 PriceMap = Literal["bundled", "remote"]
 
 MARKER_NAME = "llm_budget"
@@ -45,6 +46,10 @@ PRICE_MAP_HELP = (
     "Prices to use: 'bundled' (default) is the price map shipped with the installed "
     "LiteLLM, so results do not change with the day; 'remote' lets LiteLLM fetch its latest map."
 )
+BUDGET_MODE_HELP = (
+    "'stop' (default) rejects a LiteLLM call before it is sent once its test or the run has "
+    "spent its budget; 'report' only fails tests and the run after the fact."
+)
 SETTLE_TIMEOUT_HELP = (
     "Seconds to wait, at the end of each test, for LiteLLM to report the cost of the "
     "calls the test made (default 5). Calls still unreported are counted as unaccounted."
@@ -69,6 +74,7 @@ class Settings:
     cost_json: Path | None
     price_map: PriceMap
     settle_timeout: float
+    budget_mode: BudgetMode = "stop"
 
 
 class InvalidSettingError(ValueError):
@@ -93,6 +99,18 @@ def parse_unpriced(text: str, source: str) -> UnpricedPolicy:
         return "fail"
     raise InvalidSettingError(
         f"invalid value {text!r} from {source}: expected 'warn' or 'fail'"
+    )
+
+
+def parse_budget_mode(text: str, source: str) -> BudgetMode:
+    value = text.strip().lower()
+    if value == "stop":
+        return "stop"
+    if value == "report":
+        return "report"
+    raise InvalidSettingError(
+        f"invalid value {text!r} from {source}: expected 'stop' (reject calls over budget "
+        "before they are sent) or 'report'"
     )
 
 
@@ -170,6 +188,8 @@ def add_options(parser: pytest.Parser) -> None:
          COST_JSON_HELP),
         ("--llm-price-map", "bundled|remote",
          _argparse_type(parse_price_map, "option --llm-price-map"), PRICE_MAP_HELP),
+        ("--llm-budget-mode", "stop|report",
+         _argparse_type(parse_budget_mode, "option --llm-budget-mode"), BUDGET_MODE_HELP),
         ("--llm-settle-timeout", "SECONDS",
          _argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
          SETTLE_TIMEOUT_HELP),
@@ -252,6 +272,7 @@ def load_settings(config: pytest.Config) -> Settings:
         cost_json = _resolve(config, "llm_cost_json", parse_path)
         unpriced = _resolve(config, "llm_unpriced", parse_unpriced)
         settle_timeout = _resolve(config, "llm_settle_timeout", parse_settle_timeout)
+        budget_mode = _resolve(config, "llm_budget_mode", parse_budget_mode)
         return Settings(
             run_budget=_budget(config, "llm_budget"),
             test_budget=_budget(config, "llm_test_budget"),
@@ -260,6 +281,7 @@ def load_settings(config: pytest.Config) -> Settings:
             cost_json=cost_json[0] if cost_json else None,
             price_map=resolve_price_map(config),
             settle_timeout=settle_timeout[0] if settle_timeout else DEFAULT_SETTLE_TIMEOUT,
+            budget_mode=budget_mode[0] if budget_mode else "stop",
         )
     except InvalidSettingError as error:
         raise pytest.UsageError(str(error)) from None

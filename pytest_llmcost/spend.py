@@ -62,6 +62,7 @@ class Spend:
     unpriced_calls: int = 0
     unaccounted_calls: int = 0
     cache_hits: int = 0
+    refused_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     models: dict[str, ModelSpend] = field(default_factory=dict)
@@ -112,6 +113,7 @@ class Spend:
         self.unpriced_calls += other.unpriced_calls
         self.unaccounted_calls += other.unaccounted_calls
         self.cache_hits += other.cache_hits
+        self.refused_calls += other.refused_calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         for name, theirs in other.models.items():

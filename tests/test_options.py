@@ -65,6 +65,8 @@ def test_bad_budget_ini(pytester: pytest.Pytester, key: str, value: str, hint: s
         ("--llm-settle-timeout", "0", "expected a positive number of seconds, such as 10"),
         ("--llm-settle-timeout", "soon", "expected a positive number of seconds, such as 10"),
         ("--llm-cost-json", "", "expected a file path"),
+        ("--llm-budget-mode", "halt",
+         "expected 'stop' (reject calls over budget before they are sent) or 'report'"),
     ],
 )
 def test_bad_option_values(
@@ -149,6 +151,7 @@ def test_marker_and_options_documented(pytester: pytest.Pytester) -> None:
             "*--llm-cost-top=N*",
             "*--llm-cost-json=PATH*",
             "*--llm-price-map=bundled|remote*",
+            "*--llm-budget-mode=stop|report*",
             "*--llm-settle-timeout=SECONDS*",
         ]
     )

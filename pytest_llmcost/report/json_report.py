@@ -40,6 +40,7 @@ def _totals(spend: Spend) -> dict[str, Any]:
         "unpriced_calls": spend.unpriced_calls,
         "unaccounted_calls": spend.unaccounted_calls,
         "cache_hits": spend.cache_hits,
+        "refused_calls": spend.refused_calls,
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
     }
@@ -90,6 +91,7 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
             "failed_calls": summary.outside.failed_calls,
             "unpriced_calls": summary.outside.unpriced_calls,
             "unaccounted_calls": summary.outside.unaccounted_calls,
+            "refused_calls": summary.outside.refused_calls,
             "prompt_tokens": summary.outside.prompt_tokens,
             "completion_tokens": summary.outside.completion_tokens,
             "models": _models(summary.outside.models),

@@ -34,6 +34,8 @@ def describe_spend(spend: Spend) -> str:
         notes.append(f"{spend.unaccounted_calls:,} unaccounted")
     if spend.cache_hits:
         notes.append(f"{spend.cache_hits:,} cache hits")
+    if spend.refused_calls:
+        notes.append(f"{spend.refused_calls:,} more rejected before sending")
     detail = f" ({', '.join(notes)})" if notes else ""
     return (
         f"{format_usd(spend.cost)} in {_count(spend.calls, 'call')}{detail}, "

@@ -1,0 +1,111 @@
+"""The hard stop: deciding, before each LiteLLM call is sent, whether a budget allows it.
+
+`litellm_bridge` calls `SpendGate.check` from LiteLLM's own pre-request budget
+check. A call is rejected once the test has spent its budget, or the run its
+run budget: spending exactly a budget passes, but nothing more may be spent.
+Nothing here imports LiteLLM.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from .budgets import Budget
+from .ledger import Ledger, Location
+from .money import format_usd
+
+Scope = Literal["test", "run"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A call rejected before it was sent, and the budget that rejected it."""
+
+    nodeid: str | None
+    scope: Scope
+    spent: Decimal
+    budget: Budget
+
+    @property
+    def spent_text(self) -> str:
+        owner = self.nodeid if self.scope == "test" and self.nodeid else "the test run"
+        return f"{format_usd(self.spent)} spent by {owner}"
+
+    @property
+    def message(self) -> str:
+        """Return the message of the `BudgetExceededError` that rejects the call."""
+        label = "LLM budget" if self.scope == "test" else "LLM run budget"
+        owner = self.nodeid if self.scope == "test" and self.nodeid else "the test run"
+        return (
+            f"{label} used up: {owner} spent {format_usd(self.spent)} of "
+            f"{format_usd(self.budget.amount)} ({self.budget.source}); pytest-llmcost "
+            "rejected the call before it was sent"
+        )
+
+    @property
+    def budget_text(self) -> str:
+        what = "test budget" if self.scope == "test" else "run budget"
+        return (
+            f"{format_usd(self.budget.amount)} ({self.budget.source} {what}); "
+            "pytest-llmcost rejected the call before it was sent"
+        )
+
+
+class SpendGate:
+    """Rejects LiteLLM calls of a test or run that has spent its budget."""
+
+    def __init__(self, ledger: Ledger, run_budget: Budget | None) -> None:
+        self.ledger = ledger
+        self.run_budget = run_budget
+        self._test: tuple[str, Budget] | None = None
+        self._refusals: dict[str | None, list[Refusal]] = {}
+        self._lock = threading.Lock()
+        # Set by the LiteLLM bridge: waits until LiteLLM has booked the costs of calls
+        # that already returned, so a loop of calls stops right after the one that
+        # crossed the budget.
+        self.wait_for_booked_costs: Callable[[], None] = lambda: None
+        # LiteLLM's max_budget and _current_cost as they were before the gate replaced them.
+        self.saved_litellm_budget: tuple[object, object] | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when some budget is in force, so calls must be checked."""
+        return self.run_budget is not None or self._test is not None
+
+    def enter_test(self, nodeid: str, budget: Budget | None) -> None:
+        self._test = (nodeid, budget) if budget is not None else None
+
+    def leave_test(self) -> None:
+        self._test = None
+
+    def check(self, location: Location) -> Refusal | None:
+        """Return the refusal of a call about to be sent from `location`, or `None` to allow it."""
+        test = self._test
+        run_budget = self.run_budget
+        if run_budget is None and test is None:
+            return None
+        self.wait_for_booked_costs()
+
+        refusal = None
+        if run_budget is not None:
+            spent, _ = self.ledger.run_totals()
+            if spent >= run_budget.amount:
+                refusal = Refusal(location.nodeid, "run", spent, run_budget)
+        if refusal is None and test is not None and location.nodeid == test[0]:
+            spent = self.ledger.test_cost(test[0])
+            if spent >= test[1].amount:
+                refusal = Refusal(location.nodeid, "test", spent, test[1])
+
+        if refusal is not None:
+            with self._lock:
+                self._refusals.setdefault(location.nodeid, []).append(refusal)
+            self.ledger.record_refusal(location.nodeid)
+        return refusal
+
+    def refusals(self, nodeid: str | None) -> list[Refusal]:
+        with self._lock:
+            return list(self._refusals.get(nodeid, ()))
