@@ -118,6 +118,17 @@ def read_call(
     """Build the record of a call from its terminal event."""
     prompt_tokens, completion_tokens = read_tokens(kwargs, response_obj)
     call_id = kwargs.get("litellm_call_id")
+    cost = read_cost(kwargs, status)
+    cache_hit = kwargs.get("cache_hit") is True
+    # A real request always sends some prompt tokens, so a successful call reporting
+    # none and costing $0 is a provider or mock that sent no usage: its cost is unknown.
+    zero_usage = (
+        status == "success"
+        and not cache_hit
+        and cost == 0
+        and prompt_tokens == 0
+        and completion_tokens == 0
+    )
     return CallRecord(
         nodeid=location.nodeid,
         phase=location.phase,
@@ -125,9 +136,10 @@ def read_call(
         call_type=read_call_type(kwargs),
         stream=kwargs.get("stream") is True,
         status=status,
-        cost_usd=read_cost(kwargs, status),
+        cost_usd=None if zero_usage else cost,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cache_hit=kwargs.get("cache_hit") is True,
+        cache_hit=cache_hit,
         litellm_call_id=call_id if isinstance(call_id, str) else None,
+        zero_usage=zero_usage,
     )

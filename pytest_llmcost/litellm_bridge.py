@@ -180,16 +180,24 @@ def flush_async_logging(timeout: float) -> None:
     else:
         return
     worker = _logging_worker()
-    if worker is None or getattr(worker, "_queue", None) is None:
+    queue = getattr(worker, "_queue", None)
+    if worker is None or queue is None or queue.qsize() == 0:
         return
     # Not asyncio.run(): it would reset this thread's current event loop, which a
     # module- or session-scoped pytest-asyncio loop may still be using.
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(drain_async_logging(timeout))
+        loop.run_until_complete(_drain_and_stop(worker, timeout))
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
+
+
+async def _drain_and_stop(worker: Any, timeout: float) -> None:
+    await drain_async_logging(timeout)
+    # The worker now runs a task in this temporary loop: stop it before the loop
+    # closes. The next async call starts it again in its own loop.
+    await worker.stop(timeout=timeout)
 
 
 
@@ -292,3 +300,21 @@ def uninstall_gate(gate: SpendGate) -> None:
         return
     litellm.max_budget, litellm._current_cost = gate.saved_litellm_budget
     gate.saved_litellm_budget = None
+
+
+def register_prices(prices: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Register custom prices with LiteLLM; returns the entries they replaced, for `restore_prices`."""
+    replaced = {model: litellm.model_cost.get(model) for model in prices}
+    litellm.register_model(prices)
+    return replaced
+
+
+def restore_prices(replaced: dict[str, Any]) -> None:
+    """Put back the price-map entries that `register_prices` replaced."""
+    # NOTE: register_model also adds new models to LiteLLM's per-provider model lists;
+    # those additions stay, but without a price entry they no longer price anything.
+    for model, entry in replaced.items():
+        if entry is None:
+            litellm.model_cost.pop(model, None)
+        else:
+            litellm.model_cost[model] = entry

@@ -127,6 +127,7 @@ class CostTracker:
         self._callback: Any = None
         self._cancel_watch: Callable[[], None] | None = None
         self._stopped = False
+        self._replaced_prices: dict[str, Any] | None = None
 
         self._session: pytest.Session | None = None
         self._budgets: dict[str, Budget | None] = {}
@@ -154,6 +155,8 @@ class CostTracker:
             self.settings.settle_timeout,
         )
         litellm_bridge.install(callback)
+        if self.settings.prices:
+            self._replaced_prices = litellm_bridge.register_prices(self.settings.prices)
         if self.stops_spending:
             litellm_bridge.install_gate(self.gate, self.accountant, self.settings.settle_timeout)
         self._callback = callback
@@ -166,6 +169,8 @@ class CostTracker:
             self._cancel_watch = None
         if self._bridge is not None:
             self._bridge.uninstall_gate(self.gate)
+            if self._replaced_prices is not None:
+                self._bridge.restore_prices(self._replaced_prices)
             self._bridge.uninstall(self._callback)
             self._bridge = None
             self._callback = None
@@ -208,15 +213,27 @@ class CostTracker:
 
     def _warn_about_unpriced(self, nodeid: str) -> None:
         spend = self.ledger.test_spend(nodeid)
+        if not spend.unpriced_models:
+            return
+        zero_usage_models = spend.zero_usage_models
         for model in sorted(spend.unpriced_models):
             if model in self._warned_models:
                 continue
             self._warned_models.add(model)
+            if model in zero_usage_models:
+                reason = (
+                    f"LiteLLM reported no tokens and $0 for a call to model {model!r}, so its "
+                    "cost is unknown: such calls are counted as unpriced, not as free. Check "
+                    "that the provider or mock sends usage"
+                )
+            else:
+                reason = (
+                    f"LiteLLM has no price for model {model!r}: its calls are counted as "
+                    "unpriced, not as $0. Register a price with litellm.register_model()"
+                )
             warnings.warn(
                 UnpricedModelWarning(
-                    f"LiteLLM has no price for model {model!r}: its calls are counted as "
-                    "unpriced, not as $0. Register a price with litellm.register_model(), "
-                    "or pass --llm-unpriced=fail to fail tests that use it."
+                    f"{reason}, or pass --llm-unpriced=fail to fail tests that make them."
                 ),
                 stacklevel=1,
             )

@@ -18,6 +18,7 @@ import pytest
 
 from .budgets import Budget
 from .money import InvalidAmountError, parse_usd
+from .prices import InvalidPriceFileError, load_prices
 
 UnpricedPolicy = Literal["warn", "fail"]
 BudgetMode = Literal["stop", "report"]
@@ -50,6 +51,10 @@ BUDGET_MODE_HELP = (
     "'stop' (default) rejects a LiteLLM call before it is sent once its test or the run has "
     "spent its budget; 'report' only fails tests and the run after the fact."
 )
+PRICES_HELP = (
+    "JSON file of model prices in LiteLLM's price-map format, registered before the run; "
+    "a model priced there counts as priced."
+)
 SETTLE_TIMEOUT_HELP = (
     "Seconds to wait, at the end of each test, for LiteLLM to report the cost of the "
     "calls the test made (default 5). Calls still unreported are counted as unaccounted."
@@ -75,6 +80,7 @@ class Settings:
     price_map: PriceMap
     settle_timeout: float
     budget_mode: BudgetMode = "stop"
+    prices: dict[str, dict[str, Any]] | None = None
 
 
 class InvalidSettingError(ValueError):
@@ -190,6 +196,7 @@ def add_options(parser: pytest.Parser) -> None:
          _argparse_type(parse_price_map, "option --llm-price-map"), PRICE_MAP_HELP),
         ("--llm-budget-mode", "stop|report",
          _argparse_type(parse_budget_mode, "option --llm-budget-mode"), BUDGET_MODE_HELP),
+        ("--llm-prices", "PATH", _argparse_type(parse_path, "option --llm-prices"), PRICES_HELP),
         ("--llm-settle-timeout", "SECONDS",
          _argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
          SETTLE_TIMEOUT_HELP),
@@ -222,7 +229,11 @@ def _resolve(
     ini_value = _ini(config, name)
     if ini_value is None:
         return None
-    return parse(ini_value, f"ini option {name}"), "ini"
+    value = parse(ini_value, f"ini option {name}")
+    if isinstance(value, Path) and not value.is_absolute() and config.inipath is not None:
+        # Paths in an ini file are relative to that file, as pytest's own ini paths are.
+        value = cast(T, config.inipath.parent / value)
+    return value, "ini"
 
 
 def _parse_ini_budget(text: str, source: str) -> Decimal:
@@ -273,6 +284,15 @@ def load_settings(config: pytest.Config) -> Settings:
         unpriced = _resolve(config, "llm_unpriced", parse_unpriced)
         settle_timeout = _resolve(config, "llm_settle_timeout", parse_settle_timeout)
         budget_mode = _resolve(config, "llm_budget_mode", parse_budget_mode)
+        prices_path = _resolve(config, "llm_prices", parse_path)
+        prices = None
+        if prices_path is not None:
+            path, source = prices_path
+            try:
+                prices = load_prices(path, "option --llm-prices" if source == "cli"
+                                     else "ini option llm_prices")
+            except InvalidPriceFileError as error:
+                raise InvalidSettingError(str(error)) from None
         return Settings(
             run_budget=_budget(config, "llm_budget"),
             test_budget=_budget(config, "llm_test_budget"),
@@ -282,6 +302,7 @@ def load_settings(config: pytest.Config) -> Settings:
             price_map=resolve_price_map(config),
             settle_timeout=settle_timeout[0] if settle_timeout else DEFAULT_SETTLE_TIMEOUT,
             budget_mode=budget_mode[0] if budget_mode else "stop",
+            prices=prices,
         )
     except InvalidSettingError as error:
         raise pytest.UsageError(str(error)) from None

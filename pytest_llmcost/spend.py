@@ -32,6 +32,8 @@ class CallRecord:
     completion_tokens: int
     cache_hit: bool = False
     litellm_call_id: str | None = None
+    # A priced call that reported no tokens at all: its cost is unknown, not $0.
+    zero_usage: bool = False
 
     @property
     def unpriced(self) -> bool:
@@ -68,6 +70,12 @@ class Spend:
     models: dict[str, ModelSpend] = field(default_factory=dict)
     phases: dict[str, Decimal] = field(default_factory=dict)
     unpriced_models: dict[str, int] = field(default_factory=dict)
+    zero_usage_models: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def zero_usage_calls(self) -> int:
+        """Calls that reported no tokens and $0; they are among the unpriced calls."""
+        return sum(self.zero_usage_models.values())
 
     def add(self, record: CallRecord) -> None:
         """Add one settled or unaccounted call to the totals."""
@@ -86,6 +94,8 @@ class Spend:
             self.unpriced_models[record.model] = self.unpriced_models.get(record.model, 0) + 1
         if record.cache_hit:
             self.cache_hits += 1
+        if record.zero_usage:
+            self.zero_usage_models[record.model] = self.zero_usage_models.get(record.model, 0) + 1
 
         model = self.models.setdefault(record.model, ModelSpend())
         model.calls += 1
@@ -114,6 +124,8 @@ class Spend:
         self.unaccounted_calls += other.unaccounted_calls
         self.cache_hits += other.cache_hits
         self.refused_calls += other.refused_calls
+        for name, count in other.zero_usage_models.items():
+            self.zero_usage_models[name] = self.zero_usage_models.get(name, 0) + count
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         for name, theirs in other.models.items():

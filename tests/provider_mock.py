@@ -50,6 +50,9 @@ class Provider:
         router.post(f"{OPENAI}/chat/completions").mock(side_effect=self._openai_chat)
         router.post(f"{OPENAI}/embeddings").mock(side_effect=self._openai_embeddings)
         router.post(f"{ANTHROPIC}/messages").mock(side_effect=self._anthropic_messages)
+        router.post(f"{OPENAI}/completions").mock(side_effect=self._openai_text_completion)
+        router.post(f"{OPENAI}/responses").mock(side_effect=self._openai_responses)
+        router.post(f"{OPENAI}/images/generations").mock(side_effect=self._openai_images)
 
     def usage(self, prompt_tokens: int, completion_tokens: int = 0) -> None:
         self.prompt_tokens = prompt_tokens
@@ -88,6 +91,61 @@ class Provider:
             "data": [{"object": "embedding", "index": index, "embedding": [0.1, 0.2, 0.3]}
                      for index in range(len(inputs))],
             "usage": {"prompt_tokens": self.prompt_tokens, "total_tokens": self.prompt_tokens},
+        })
+
+    def _openai_text_completion(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        return httpx.Response(200, json={
+            "id": "cmpl-mock", "object": "text_completion", "created": 1700000000,
+            "model": body["model"],
+            "choices": [{"text": "mock answer", "index": 0, "logprobs": None,
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": self.prompt_tokens,
+                      "completion_tokens": self.completion_tokens,
+                      "total_tokens": self.prompt_tokens + self.completion_tokens},
+        })
+
+    def _openai_responses(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        response = {
+            "id": "resp_mock", "object": "response", "created_at": 1700000000,
+            "status": "completed", "model": body["model"],
+            "output": [{"type": "message", "id": "msg_mock", "status": "completed",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": "mock answer",
+                                     "annotations": []}]}],
+            "usage": {"input_tokens": self.prompt_tokens,
+                      "output_tokens": self.completion_tokens,
+                      "total_tokens": self.prompt_tokens + self.completion_tokens,
+                      "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens_details": {"reasoning_tokens": 0}},
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+            "text": {"format": {"type": "text"}},
+        }
+        if not body.get("stream"):
+            return httpx.Response(200, json=response)
+        events = [
+            {"type": "response.created",
+             "response": {**response, "status": "in_progress", "output": [], "usage": None}},
+            {"type": "response.output_text.delta", "item_id": "msg_mock", "output_index": 0,
+             "content_index": 0, "delta": "mock answer"},
+            {"type": "response.completed", "response": response},
+        ]
+        text = "".join(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n" for event in events)
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+    def _openai_images(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body["model"])
+        return httpx.Response(200, json={
+            "created": 1700000000,
+            "data": [{"b64_json": "aGVsbG8="}],
+            "usage": {"input_tokens": self.prompt_tokens, "output_tokens": self.completion_tokens,
+                      "total_tokens": self.prompt_tokens + self.completion_tokens,
+                      "input_tokens_details": {"text_tokens": self.prompt_tokens,
+                                               "image_tokens": 0}},
         })
 
     def _anthropic_messages(self, request: httpx.Request) -> httpx.Response:

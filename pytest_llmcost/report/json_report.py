@@ -41,6 +41,7 @@ def _totals(spend: Spend) -> dict[str, Any]:
         "unaccounted_calls": spend.unaccounted_calls,
         "cache_hits": spend.cache_hits,
         "refused_calls": spend.refused_calls,
+        "zero_usage_calls": spend.zero_usage_calls,
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
     }

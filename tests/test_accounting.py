@@ -1,0 +1,222 @@
+"""Accounting edge cases: custom prices, zero usage, failed attempts, calls that never report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmcost_testing import BASE_ARGS, report, run, test_entry
+
+INHOUSE_PRICES = {
+    "openai/inhouse-model": {
+        "input_cost_per_token": 1e-06,
+        "output_cost_per_token": 2e-06,
+        "litellm_provider": "openai",
+        "mode": "chat",
+    }
+}
+
+CALL = """
+import litellm
+import pytest
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+def ask(model="gpt-4o-mini", **options):
+    return litellm.completion(model=model, messages=MESSAGES, **options)
+"""
+
+
+@pytest.mark.parametrize("source", ["cli", "ini"])
+def test_price_file_prices_model(llm_pytester: pytest.Pytester, source: str) -> None:
+    (llm_pytester.path / "prices.json").write_text(json.dumps(INHOUSE_PRICES))
+    llm_pytester.makepyfile(
+        test_suite=CALL + """
+def test_inhouse(provider):
+    ask("openai/inhouse-model")
+
+def test_other_unknown(provider):
+    ask("openai/other-model")
+"""
+    )
+    if source == "ini":
+        llm_pytester.makeini("[pytest]\nllm_prices = prices.json\n")
+        result = run(llm_pytester)
+    else:
+        result = run(llm_pytester, "--llm-prices=prices.json")
+    result.assert_outcomes(passed=2)
+    inhouse = test_entry(llm_pytester, "test_inhouse")
+    # 1000 * 1e-06 + 500 * 2e-06
+    assert inhouse["cost_usd"] == 0.002
+    assert inhouse["unpriced_calls"] == 0
+    assert test_entry(llm_pytester, "test_other_unknown")["unpriced_calls"] == 1
+
+
+def test_price_file_restored_after_run(llm_pytester: pytest.Pytester) -> None:
+    import litellm
+
+    (llm_pytester.path / "prices.json").write_text(json.dumps(INHOUSE_PRICES))
+    llm_pytester.makepyfile(test_suite=CALL + "\ndef test_one(provider):\n    ask()\n")
+    run(llm_pytester, "--llm-prices=prices.json").assert_outcomes(passed=1)
+    assert "openai/inhouse-model" not in litellm.model_cost
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "price file 'prices.json' from option --llm-prices not found"),
+        ("{not json", "price file 'prices.json' is not valid JSON: * at line 1 column 2"),
+        ("[1, 2]", "price file 'prices.json': expected a JSON object that maps model names"),
+        ('{"m": 3}', "price file 'prices.json', model 'm': expected an object of prices"),
+        ('{"m": {"mode": "chat"}}', "price file 'prices.json', model 'm': no price field*"),
+        ('{"m": {"input_cost_per_token": -1}}',
+         "price file 'prices.json', model 'm', field 'input_cost_per_token': expected a finite, "
+         "non-negative price, got -1"),
+        ('{"m": {"output_cost_per_token": "cheap"}}',
+         "price file 'prices.json', model 'm', field 'output_cost_per_token': expected a number "
+         "of US dollars, got 'cheap'"),
+    ],
+)
+def test_bad_price_file(pytester: pytest.Pytester, content: str | None, message: str) -> None:
+    if content is not None:
+        (pytester.path / "prices.json").write_text(content)
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest(*BASE_ARGS, "--llm-prices=prices.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}*"])
+    assert "INTERNALERROR" not in result.stderr.str()
+
+
+def test_per_call_prices_honoured(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite=CALL + """
+def test_custom(provider):
+    ask(input_cost_per_token=1e-06, output_cost_per_token=2e-06)
+"""
+    )
+    run(llm_pytester).assert_outcomes(passed=1)
+    # 1000 * 1e-06 + 500 * 2e-06, overriding gpt-4o-mini's own price
+    assert test_entry(llm_pytester, "test_custom")["cost_usd"] == 0.002
+
+
+def test_zero_usage_flagged(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite=CALL + """
+def test_no_usage(provider):
+    provider.usage(0, 0)
+    ask()
+"""
+    )
+    result = run(llm_pytester)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*UnpricedModelWarning: LiteLLM reported no tokens and $0 for a call to model "
+         "'openai/gpt-4o-mini'*"]
+    )
+    entry = test_entry(llm_pytester, "test_no_usage")
+    assert entry["unpriced_calls"] == 1
+    assert entry["zero_usage_calls"] == 1
+
+    strict = run(llm_pytester, "--llm-unpriced=fail")
+    strict.assert_outcomes(failed=1)
+
+
+def test_router_fallback_counts_attempts(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite="""
+        import httpx
+        import litellm
+        import respx
+
+        from conftest import OPENAI, chat_json
+
+        def answer(request):
+            if b'"gpt-4o"' in request.content:
+                return httpx.Response(500, json={"error": {"message": "overloaded"}})
+            return httpx.Response(200, json=chat_json("gpt-4o-mini", 1000, 500))
+
+        def test_fallback(monkeypatch):
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-mock")
+            router = litellm.Router(
+                model_list=[
+                    {"model_name": "main", "litellm_params": {"model": "gpt-4o"}},
+                    {"model_name": "backup", "litellm_params": {"model": "gpt-4o-mini"}},
+                ],
+                fallbacks=[{"main": ["backup"]}],
+                num_retries=0,
+            )
+            with respx.mock(using="httpx") as mock:
+                mock.post(f"{OPENAI}/chat/completions").mock(side_effect=answer)
+                router.completion(model="main", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    run(llm_pytester).assert_outcomes(passed=1)
+    entry = test_entry(llm_pytester, "test_fallback")
+    assert entry["calls"] == 2
+    assert entry["failed_calls"] == 1
+    # Only the successful gpt-4o-mini attempt costs: 1000 * 1.5e-07 + 500 * 6e-07.
+    assert entry["cost_usd"] == 0.00045
+    assert entry["models"]["openai/gpt-4o"]["cost_usd"] == 0.0
+
+
+def test_abandoned_stream_unaccounted(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite=CALL + """
+def test_stops_reading(provider):
+    stream = ask(stream=True)
+    next(iter(stream))
+
+def test_after(provider):
+    ask()
+"""
+    )
+    result = run(llm_pytester, "--llm-settle-timeout=0.5")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*UnaccountedCallWarning: LiteLLM did not report the cost of 1 call(s) within 0.5 s*",
+            "unaccounted calls: 1, whose cost LiteLLM never reported; the total may be low",
+        ]
+    )
+    abandoned = test_entry(llm_pytester, "test_stops_reading")
+    assert abandoned["unaccounted_calls"] == 1
+    assert abandoned["calls"] == 1
+    assert test_entry(llm_pytester, "test_after")["cost_usd"] == 0.00045
+    assert report(llm_pytester)["totals"]["unaccounted_calls"] == 1
+
+    strict = run(llm_pytester, "--llm-settle-timeout=0.5", "--llm-unpriced=fail")
+    strict.assert_outcomes(passed=1, failed=1)
+    strict.stdout.fnmatch_lines(["*1 call(s) whose cost LiteLLM never reported*"])
+
+
+def test_module_fixture_charged_to_first_setup(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite="""
+        import litellm
+        import pytest
+        import respx
+
+        from conftest import mock_openai_chat
+
+        @pytest.fixture(scope="module")
+        def warm_cache():
+            with respx.mock(using="httpx") as router:
+                mock_openai_chat(router, 4000, 0)
+                litellm.completion(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "warm up"}],
+                    api_key="sk-mock",
+                )
+
+        def test_first(warm_cache):
+            pass
+
+        def test_second(warm_cache):
+            pass
+        """
+    )
+    run(llm_pytester).assert_outcomes(passed=2)
+    first = test_entry(llm_pytester, "test_first")
+    # 4000 * 1.5e-07
+    assert first["phases"] == {"setup": 0.0006}
+    assert "test_suite.py::test_second" not in report(llm_pytester)["tests"]
