@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -62,6 +63,9 @@ class Ledger:
         self._tests: dict[str, Spend] = {}
         self._outside = Spend()
         self._run = Spend()
+        # Called with each booked call, under the ledger's lock: under pytest-xdist it
+        # adds the call to the run total shared with other workers.
+        self.on_booked: Callable[[CallRecord], None] | None = None
 
     def start(
         self,
@@ -212,6 +216,8 @@ class Ledger:
             )
 
     def _book(self, record: CallRecord) -> None:
+        if self.on_booked is not None:
+            self.on_booked(record)
         self._records.append(record)
         self._run.add(record)
         if record.nodeid is None:

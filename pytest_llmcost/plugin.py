@@ -14,6 +14,8 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Generator
+from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,7 +26,7 @@ from .accounting import Accountant
 from .budgets import Budget, Violation, judge_run, judge_test
 from .errors import PluginFaultWarning, UnaccountedCallWarning, UnpricedModelWarning
 from .ledger import OUTSIDE, Ledger, Location
-from .money import format_usd
+from .money import ZERO, format_usd
 from .report.json_report import write_json
 from .report.summary import Outcome, RunSummary, TestSummary
 from .report.terminal import cost_section, summary_lines
@@ -41,6 +43,7 @@ from .settings import (
 )
 from .spend import Spend
 from .spendgate import Refusal, SpendGate
+from .xdist_support import OUTSIDE_KEY, RUN_TOTAL_KEY, uses_xdist_workers
 
 TRACKER_KEY = pytest.StashKey["CostTracker"]()
 SAVED_COST_MAP_KEY = pytest.StashKey["str | None"]()
@@ -122,6 +125,16 @@ class CostTracker:
         self.stops_spending = settings.budget_mode == "stop"
         self.gate = SpendGate(self.ledger, settings.run_budget if self.stops_spending else None)
         self.is_worker = hasattr(config, "workerinput")
+        self.xdist: Any = None  # an XdistController on a pytest-xdist controller with workers
+        self.shared_total: Any = None  # the run total shared with other pytest-xdist workers
+
+        shared_path = getattr(config, "workerinput", {}).get(RUN_TOTAL_KEY)
+        if shared_path is not None:
+            from .shared_ledger import SharedRunTotal
+
+            self.shared_total = SharedRunTotal(Path(shared_path))
+            self.ledger.on_booked = self.shared_total.add
+            self.gate.run_spent = self.shared_total.total
 
         self._bridge: ModuleType | None = None
         self._callback: Any = None
@@ -137,10 +150,22 @@ class CostTracker:
         self._sections_added: set[str] = set()
         self._refusals_reported: set[str] = set()
         self._json_written: str | None = None
+        # Per-test spend reported by pytest-xdist workers, and its running total.
+        self._worker_tests: dict[str, Spend] = {}
+        self._worker_cost = ZERO
+        self._worker_calls = 0
+        self._run_used_up_on_worker = False
+        # The reason the plugin stopped the run, once it has.
+        self._stop_message: str | None = None
 
     # -- LiteLLM ------------------------------------------------------------------
 
     def start(self) -> None:
+        if uses_xdist_workers(self.config):
+            from .xdist_support import XdistController
+
+            self.xdist = XdistController()
+            self.config.pluginmanager.register(self.xdist, "llmcost-xdist")
         self._cancel_watch = importwatch.on_litellm_import(self._activate)
 
     def _activate(self) -> None:
@@ -164,6 +189,9 @@ class CostTracker:
 
     def stop(self) -> None:
         self._stopped = True
+        if self.xdist is not None:
+            self.config.pluginmanager.unregister(self.xdist)
+            self.xdist.close()
         if self._cancel_watch is not None:
             self._cancel_watch()
             self._cancel_watch = None
@@ -342,6 +370,8 @@ class CostTracker:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if self.is_worker:
+            self._attach_spend(item, report)
         if report.when == "setup":
             return report
         if report.when == "teardown" and item.nodeid in self._violations:
@@ -369,7 +399,50 @@ class CostTracker:
                 _fail_report(report, message)
         return report
 
+    def _attach_spend(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Attach the test's spend so far to its report, which pytest-xdist sends to the controller.
+
+        Every phase carries the total so far, so what a test spent before its worker
+        crashed still reaches the controller.
+        """
+        spend = self.ledger.test_spend(item.nodeid)
+        budget = item.stash.get(BUDGET_KEY, None)
+        if spend.calls == 0 and spend.refused_calls == 0 and budget is None:
+            return
+        report.llmcost = {  # type: ignore[attr-defined]
+            "spend": spend.to_dict(),
+            "budget": [str(budget.amount), budget.source] if budget is not None else None,
+            "run_used_up": self.gate.run_used_up is not None,
+        }
+
+    def _receive_spend(self, report: pytest.TestReport) -> None:
+        """Book the spend a pytest-xdist worker attached to a test report."""
+        payload = getattr(report, "llmcost", None)
+        if not isinstance(payload, dict) or self.is_worker:
+            return
+        spend = Spend.from_dict(payload["spend"])
+        previous = self._worker_tests.get(report.nodeid)
+        if previous is not None:
+            self._worker_cost -= previous.cost
+            self._worker_calls -= previous.calls
+        self._worker_tests[report.nodeid] = spend
+        self._worker_cost += spend.cost
+        self._worker_calls += spend.calls
+
+        if "budget" in payload:
+            budget_data = payload["budget"]
+            self._budgets[report.nodeid] = (
+                Budget(Decimal(budget_data[0]), budget_data[1]) if budget_data else None
+            )
+        budget = self._budgets.get(report.nodeid)
+        violation = judge_test(spend.cost, spend.calls, budget)
+        if violation is not None:
+            self._violations[report.nodeid] = violation
+        if payload.get("run_used_up"):
+            self._run_used_up_on_worker = True
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._receive_spend(report)
         outcome = _outcome_of(report)
         previous = self._outcomes.get(report.nodeid)
         if previous is None or _OUTCOME_RANK[outcome] > _OUTCOME_RANK[previous]:
@@ -377,27 +450,67 @@ class CostTracker:
         if report.when == "teardown":
             self._stop_if_run_over_budget()
 
-    def _run_violation(self) -> Violation | None:
+    def _run_totals(self) -> tuple[Decimal, int]:
         cost, calls = self.ledger.run_totals()
+        cost += self._worker_cost
+        calls += self._worker_calls
+        if self.xdist is not None:
+            cost += self.xdist.outside.cost
+            calls += self.xdist.outside.calls
+        if self.shared_total is not None:
+            # A worker judges the run by the total that all workers share.
+            cost = max(cost, self.shared_total.total())
+        return cost, calls
+
+    def _run_violation(self) -> Violation | None:
+        cost, calls = self._run_totals()
         return judge_run(cost, calls, self.settings.run_budget)
+
+    def _stop_message_now(self) -> str | None:
+        """Return why the run must stop: over its budget, or a call rejected at it."""
+        budget = self.settings.run_budget
+        violation = self._run_violation()
+        if violation is not None:
+            return violation.message
+        if budget is not None and (self.gate.run_used_up or self._run_used_up_on_worker):
+            spent, _ = self._run_totals()
+            return (
+                f"LLM run budget used up: spent {format_usd(spent)} of "
+                f"{format_usd(budget.amount)} ({budget.source}); further calls are rejected"
+            )
+        return None
 
     def _stop_if_run_over_budget(self) -> None:
         if self._session is None or self.settings.run_budget is None:
             return
-        violation = self._run_violation()
-        if violation is not None and not self._session.shouldfail:
-            self._session.shouldfail = violation.message
+        message = self._stop_message_now()
+        if message is None or self._session.shouldfail:
+            return
+        self._stop_message = message
+        self._session.shouldfail = message
+        if self.xdist is not None:
+            # pytest-xdist's controller schedules no further tests once it should stop.
+            dsession = self.config.pluginmanager.getplugin("dsession")
+            if dsession is not None and not getattr(dsession, "shouldstop", True):
+                dsession.shouldstop = message
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # Calls made at import or collection time count toward the run budget too.
         self._settle(None)
         violation = self._run_violation()
-        if violation is not None and not session.config.option.collectonly:
+        if violation is not None and not session.config.option.collectonly and not self.is_worker:
             session.shouldfail = violation.message
             raise session.Failed(violation.message)
         try:
             return (yield)
+        except KeyboardInterrupt as interrupt:
+            # pytest-xdist ends a run it was told to stop with an Interrupted error
+            # (exit code 2); a run stopped by its budget exits like a failed run instead.
+            if self._stop_message is None or str(interrupt) != self._stop_message:
+                raise
+            session.testsfailed = max(session.testsfailed, 1)
+            return True
         finally:
             self._settle(None)
             if self._run_violation() is not None and session.testsfailed == 0:
@@ -408,9 +521,19 @@ class CostTracker:
 
     def build_summary(self) -> RunSummary:
         snapshot = self.ledger.snapshot()
+        test_spends = dict(snapshot.tests)
+        test_spends.update(self._worker_tests)
+        outside = snapshot.outside.copy()
+        if self.xdist is not None:
+            outside.merge(self.xdist.outside)
+        # The run is its parts: tests plus outside tests, summed exactly in any order.
+        run = outside.copy()
+        for spend in test_spends.values():
+            run.merge(spend)
+
         tests: dict[str, TestSummary] = {}
         for nodeid, outcome in self._outcomes.items():
-            spend = snapshot.tests.get(nodeid, Spend())
+            spend = test_spends.get(nodeid, Spend())
             budget = self._budgets.get(nodeid)
             if spend.calls == 0 and budget is None:
                 continue
@@ -418,7 +541,7 @@ class CostTracker:
                 nodeid, outcome, spend, budget, self._violations.get(nodeid)
             )
         # Calls of tests that produced no report (an interrupted run) still count.
-        for nodeid, spend in snapshot.tests.items():
+        for nodeid, spend in test_spends.items():
             if nodeid not in tests:
                 tests[nodeid] = TestSummary(nodeid, "error", spend, self._budgets.get(nodeid),
                                             self._violations.get(nodeid))
@@ -428,16 +551,21 @@ class CostTracker:
             price_map=self.settings.price_map,
             run_budget=self.settings.run_budget,
             test_budget=self.settings.test_budget,
-            run=snapshot.run,
-            outside=snapshot.outside,
+            run=run,
+            outside=outside,
             tests=tests,
-            run_violation=judge_run(snapshot.run.cost, snapshot.run.calls,
-                                    self.settings.run_budget),
+            run_violation=judge_run(run.cost, run.calls, self.settings.run_budget),
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._settle(None)
-        if self.is_worker or self.settings.cost_json is None:
+        if self.is_worker:
+            # pytest-xdist sends workeroutput to the controller after this hook.
+            workeroutput = getattr(self.config, "workeroutput", None)
+            if workeroutput is not None:
+                workeroutput[OUTSIDE_KEY] = self.ledger.snapshot().outside.to_dict()
+            return
+        if self.settings.cost_json is None:
             return
         path = self.settings.cost_json
         write_json(path, self.build_summary())
@@ -509,7 +637,8 @@ def _unpriced_message(spend: Spend) -> str | None:
 
 
 def _outcome_of(report: pytest.TestReport) -> Outcome:
-    if report.when == "call":
+    # pytest-xdist reports a test whose worker crashed with the phase "???".
+    if report.when not in ("setup", "teardown"):
         if report.passed:
             return "passed"
         return "skipped" if report.skipped else "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -141,3 +142,36 @@ class Spend:
 
     def copy(self) -> Spend:
         return copy.deepcopy(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for pytest-xdist's channel: JSON types only, costs as exact strings."""
+        return {
+            "cost": str(self.cost),
+            "counts": [self.calls, self.failed_calls, self.unpriced_calls,
+                       self.unaccounted_calls, self.cache_hits, self.refused_calls,
+                       self.prompt_tokens, self.completion_tokens],
+            "models": {
+                name: [model.calls, str(model.cost), model.prompt_tokens, model.completion_tokens]
+                for name, model in self.models.items()
+            },
+            "phases": {phase: str(cost) for phase, cost in self.phases.items()},
+            "unpriced_models": dict(self.unpriced_models),
+            "zero_usage_models": dict(self.zero_usage_models),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Spend:
+        """Rebuild totals serialized by `to_dict`."""
+        spend = cls(cost=Decimal(data["cost"]))
+        (spend.calls, spend.failed_calls, spend.unpriced_calls, spend.unaccounted_calls,
+         spend.cache_hits, spend.refused_calls, spend.prompt_tokens,
+         spend.completion_tokens) = (int(count) for count in data["counts"])
+        for name, (calls, cost, prompt_tokens, completion_tokens) in data["models"].items():
+            spend.models[name] = ModelSpend(int(calls), Decimal(cost), int(prompt_tokens),
+                                            int(completion_tokens))
+        spend.phases = {phase: Decimal(cost) for phase, cost in data["phases"].items()}
+        spend.unpriced_models = {name: int(count) for name, count in data["unpriced_models"].items()}
+        spend.zero_usage_models = {
+            name: int(count) for name, count in data["zero_usage_models"].items()
+        }
+        return spend

@@ -61,9 +61,13 @@ class SpendGate:
     def __init__(self, ledger: Ledger, run_budget: Budget | None) -> None:
         self.ledger = ledger
         self.run_budget = run_budget
+        # The run's spend so far; under pytest-xdist, the total shared by all workers.
+        self.run_spent: Callable[[], Decimal] = lambda: ledger.run_totals()[0]
         self._test: tuple[str, Budget] | None = None
         self._refusals: dict[str | None, list[Refusal]] = {}
         self._lock = threading.Lock()
+        # The first call rejected by the run budget: the run can spend nothing more.
+        self.run_used_up: Refusal | None = None
         # Set by the LiteLLM bridge: waits until LiteLLM has booked the costs of calls
         # that already returned, so a loop of calls stops right after the one that
         # crossed the budget.
@@ -92,7 +96,7 @@ class SpendGate:
 
         refusal = None
         if run_budget is not None:
-            spent, _ = self.ledger.run_totals()
+            spent = self.run_spent()
             if spent >= run_budget.amount:
                 refusal = Refusal(location.nodeid, "run", spent, run_budget)
         if refusal is None and test is not None and location.nodeid == test[0]:
@@ -103,6 +107,8 @@ class SpendGate:
         if refusal is not None:
             with self._lock:
                 self._refusals.setdefault(location.nodeid, []).append(refusal)
+                if refusal.scope == "run":
+                    self.run_used_up = refusal
             self.ledger.record_refusal(location.nodeid)
         return refusal
 
