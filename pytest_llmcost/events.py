@@ -104,9 +104,10 @@ def read_cost(kwargs: Mapping[str, Any], status: CallStatus) -> Decimal | None:
         return ZERO if status == "failure" else None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise TypeError(f"response_cost has type {type(raw).__name__}, expected a number")
-    if isinstance(raw, int):
-        return Decimal(raw)
-    return from_float(raw)
+    cost = Decimal(raw) if isinstance(raw, int) else from_float(raw)
+    if cost < 0:
+        raise ValueError(f"response_cost {raw!r} is negative")
+    return cost
 
 
 def read_call(

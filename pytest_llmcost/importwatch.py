@@ -55,6 +55,40 @@ def on_litellm_import(listener: Callable[[], None]) -> Callable[[], None]:
     return cancel
 
 
+# The oldest LiteLLM release whose callbacks, logging queues and budget check the
+# plugin is tested against; keep in step with the dependency in pyproject.toml.
+MIN_LITELLM_VERSION = (1, 108, 0)
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """Return the leading numeric parts of a version, such as (1, 110, 2) for '1.110.2.post1'."""
+    parts = []
+    for piece in text.split("."):
+        digits = ""
+        for character in piece:
+            if not character.isdigit():
+                break
+            digits += character
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def unsupported_litellm_reason() -> str | None:
+    """Return why the installed LiteLLM cannot be used, or `None` when it can (or is absent)."""
+    installed = installed_litellm_version()
+    if installed is None:
+        return None
+    if version_tuple(installed) < MIN_LITELLM_VERSION:
+        oldest = ".".join(str(part) for part in MIN_LITELLM_VERSION)
+        return (
+            f"LiteLLM {installed} is older than {oldest}, the oldest release pytest-llmcost "
+            f"supports: upgrade it with pip install 'litellm>={oldest}'"
+        )
+    return None
+
+
 def installed_litellm_version() -> str | None:
     """Return the installed LiteLLM's version without importing it, or `None`."""
     try:

@@ -140,6 +140,8 @@ class CostTracker:
         self._callback: Any = None
         self._cancel_watch: Callable[[], None] | None = None
         self._stopped = False
+        # Why LiteLLM cannot be tracked in this run, if it cannot.
+        self.unusable: str | None = None
         self._replaced_prices: dict[str, Any] | None = None
 
         self._session: pytest.Session | None = None
@@ -150,6 +152,7 @@ class CostTracker:
         self._sections_added: set[str] = set()
         self._refusals_reported: set[str] = set()
         self._json_written: str | None = None
+        self._complete = True
         # Per-test spend reported by pytest-xdist workers, and its running total.
         self._worker_tests: dict[str, Spend] = {}
         self._worker_cost = ZERO
@@ -170,8 +173,22 @@ class CostTracker:
 
     def _activate(self) -> None:
         """Register the callback; runs when the code under test imports LiteLLM."""
-        if self._stopped or self._bridge is not None:
+        if self._stopped or self._bridge is not None or self.unusable is not None:
             return
+        self.unusable = importwatch.unsupported_litellm_reason()
+        if self.unusable is not None:
+            warnings.warn(PluginFaultWarning(self.unusable), stacklevel=1)
+            return
+        try:
+            self._install_callback()
+        except Exception as error:  # never let a LiteLLM change break the user's import
+            self.unusable = (
+                f"pytest-llmcost could not register its LiteLLM callback "
+                f"({type(error).__name__}: {error}): costs of this run are not recorded"
+            )
+            warnings.warn(PluginFaultWarning(self.unusable), stacklevel=1)
+
+    def _install_callback(self) -> None:
         from . import litellm_bridge
 
         callback = litellm_bridge.CostCallback(
@@ -516,6 +533,9 @@ class CostTracker:
             if self._run_violation() is not None and session.testsfailed == 0:
                 # Fails the run like a failed test, so pytest exits with code 1.
                 session.testsfailed = 1
+            if self.unusable is not None and self._has_budgets() and session.testsfailed == 0:
+                # With a budget set, an untracked run must not pass as if it spent nothing.
+                session.testsfailed = 1
 
     # -- reporting ------------------------------------------------------------------
 
@@ -555,9 +575,29 @@ class CostTracker:
             outside=outside,
             tests=tests,
             run_violation=judge_run(run.cost, run.calls, self.settings.run_budget),
+            complete=self._complete,
         )
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def _has_budgets(self) -> bool:
+        return (
+            self.settings.run_budget is not None
+            or self.settings.test_budget is not None
+            or any(budget is not None for budget in self._budgets.values())
+        )
+
+    def _run_complete(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> bool:
+        """True when every collected test ran: no interrupt, -x, --maxfail or budget stop."""
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return False
+        if session.shouldfail or session.shouldstop:
+            return False
+        ran = sum(1 for outcome in self._outcomes)
+        return ran >= session.testscollected
+
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int | pytest.ExitCode
+    ) -> None:
+        self._complete = self._run_complete(session, exitstatus)
         self._settle(None)
         if self.is_worker:
             # pytest-xdist sends workeroutput to the controller after this hook.
@@ -575,15 +615,22 @@ class CostTracker:
         if self.is_worker:
             return
         summary = self.build_summary()
-        if not summary.has_activity and self._json_written is None:
+        if not summary.has_activity and self._json_written is None and self.unusable is None:
             return
         terminalreporter.write_sep("=", "LLM cost")
         for line in summary_lines(summary, self.settings.cost_top):
             terminalreporter.write_line(line)
+        if not summary.complete:
+            terminalreporter.write_line(
+                "the run ended early: these numbers cover the tests that ran", yellow=True
+            )
         if self._json_written is not None:
             terminalreporter.write_line(f"JSON report: {self._json_written}")
         if summary.run_violation is not None:
             terminalreporter.write_line(f"FAIL {summary.run_violation.message}", red=True, bold=True)
+        if self.unusable is not None and self._has_budgets():
+            terminalreporter.write_line(f"FAIL budgets not enforced: {self.unusable}", red=True,
+                                        bold=True)
 
 
 def _running_asyncio_loop() -> bool:

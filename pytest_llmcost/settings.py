@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -161,6 +162,25 @@ def parse_settle_timeout(text: str, source: str) -> float:
     return value
 
 
+def check_writable(path: Path, source: str) -> None:
+    """Create the parent directory of a report path and check that a file can be written there.
+
+    Run at start, so a mistake does not surface after a long run.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".llmcost-check-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InvalidSettingError(
+            f"cannot write the report {str(path)!r} from {source}: {reason}; "
+            "choose a writable path"
+        ) from None
+
+
 def parse_path(text: str, source: str) -> Path:
     if not text.strip():
         raise InvalidSettingError(
@@ -236,6 +256,10 @@ def _resolve(
     return value, "ini"
 
 
+def _source_name(name: str, source: Literal["cli", "ini"]) -> str:
+    return f"option --{name.replace('_', '-')}" if source == "cli" else f"ini option {name}"
+
+
 def _parse_ini_budget(text: str, source: str) -> Decimal:
     try:
         return parse_usd(text, source)
@@ -281,6 +305,8 @@ def load_settings(config: pytest.Config) -> Settings:
     try:
         cost_top = _resolve(config, "llm_cost_top", parse_cost_top)
         cost_json = _resolve(config, "llm_cost_json", parse_path)
+        if cost_json is not None and not hasattr(config, "workerinput"):
+            check_writable(cost_json[0], _source_name("llm_cost_json", cost_json[1]))
         unpriced = _resolve(config, "llm_unpriced", parse_unpriced)
         settle_timeout = _resolve(config, "llm_settle_timeout", parse_settle_timeout)
         budget_mode = _resolve(config, "llm_budget_mode", parse_budget_mode)
