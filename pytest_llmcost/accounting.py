@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import MutableMapping
+import uuid
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +18,11 @@ from .events import read_call, read_call_type, read_model
 from .ledger import OUTSIDE, Ledger, Location
 from .spend import CallRecord, CallStatus
 
-# Written into LiteLLM's per-call kwargs dict at the pre-call hook. The same dict
-# reaches the terminal event, so the key links both even when a caller reuses a
-# litellm_call_id.
-CALL_KEY = "llmcost_call_key"
+# Prefix of the key written into LiteLLM's per-call kwargs dict at the pre-call hook.
+# The same dict reaches the terminal event, so the key links both even when a caller
+# reuses a litellm_call_id. Each Accountant adds its own suffix, so two pytest runs
+# in one process (pytester) never read each other's keys.
+CALL_KEY_PREFIX = "llmcost_call_key_"
 
 
 @dataclass
@@ -39,16 +41,20 @@ class Accountant:
     ledger: Ledger
     location: Location = OUTSIDE
     faults: dict[str, PluginFault] = field(default_factory=dict)
+    # Set by the plugin to run the pytest_llmcost_price_call and _call_settled hooks.
+    price_unpriced: Callable[[CallRecord], CallRecord] | None = None
+    on_settled: Callable[[CallRecord], None] | None = None
     _keys: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    call_key: str = field(default_factory=lambda: CALL_KEY_PREFIX + uuid.uuid4().hex[:12])
     _faults_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call_started(self, model: object, kwargs: MutableMapping[str, Any]) -> None:
         """Record the start of a call, in the caller's thread or task."""
         try:
-            key = kwargs.get(CALL_KEY)
+            key = kwargs.get(self.call_key)
             if not isinstance(key, int):
                 key = next(self._keys)
-                kwargs[CALL_KEY] = key
+                kwargs[self.call_key] = key
             call_id = kwargs.get("litellm_call_id")
             self.ledger.start(
                 key,
@@ -74,27 +80,32 @@ class Accountant:
             if _rejected_by_plugin(kwargs.get("exception")):
                 # Never sent: the gate counted the rejection, so it is not a failed call.
                 return
-            key = kwargs.get(CALL_KEY)
+            key = kwargs.get(self.call_key)
             if not isinstance(key, int):
                 # No pre-call hook ran (cache hits, some mocked calls). Key the dict
                 # now so a second terminal event of the same call is recognised.
                 key = next(self._keys)
-                kwargs[CALL_KEY] = key
+                kwargs[self.call_key] = key
             elif self.ledger.is_settled(key):
                 return
             else:
                 location = self.ledger.location_of(key) or location
 
             record = read_call(kwargs, response_obj, status, location)
-            self.ledger.settle(key, record)
         except Exception as error:
             self._record_fault(hook, error)
             self._book_unreadable(kwargs, location)
+            return
+
+        if record.unpriced and self.price_unpriced is not None:
+            record = self.price_unpriced(record)
+        if self.ledger.settle(key, record) and self.on_settled is not None:
+            self.on_settled(record)
 
     def _book_unreadable(self, kwargs: MutableMapping[str, Any], location: Location) -> None:
         """Count a call whose event could not be read as unaccounted, never as free."""
         try:
-            key = kwargs.get(CALL_KEY)
+            key = kwargs.get(self.call_key)
             model = kwargs.get("model")
             record = CallRecord(
                 nodeid=location.nodeid,
@@ -112,6 +123,8 @@ class Accountant:
                     return
             else:
                 self.ledger.record_unaccounted(record)
+            if self.on_settled is not None:
+                self.on_settled(record)
         except Exception as error:  # the payload is not even a usable mapping
             self._record_fault("recording an unreadable event", error)
             self.ledger.record_unaccounted(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from .money import format_usd
 
-BudgetSource = Literal["marker", "cli", "ini"]
+BudgetSource = Literal["marker", "hook", "cli", "ini"]
 
 
 @dataclass(frozen=True)

@@ -143,4 +143,5 @@ def read_call(
         cache_hit=cache_hit,
         litellm_call_id=call_id if isinstance(call_id, str) else None,
         zero_usage=zero_usage,
+        price_source="litellm" if cost is not None and not zero_usage else None,
     )

@@ -8,9 +8,11 @@ spend and write the reports, delegating the work to the modules they call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Generator
@@ -26,8 +28,8 @@ from .accounting import Accountant
 from .budgets import Budget, Violation, judge_run, judge_test
 from .errors import PluginFaultWarning, UnaccountedCallWarning, UnpricedModelWarning
 from .ledger import OUTSIDE, Ledger, Location
-from .money import ZERO, format_usd
-from .report.json_report import write_json
+from .money import ZERO, InvalidAmountError, format_usd, parse_usd
+from .report.json_report import build_document, write_document
 from .report.summary import Outcome, RunSummary, TestSummary
 from .report.terminal import cost_section, summary_lines
 from .settings import (
@@ -37,11 +39,11 @@ from .settings import (
     InvalidSettingError,
     Settings,
     add_options,
-    budget_for_test,
     load_settings,
+    marker_budget,
     resolve_price_map,
 )
-from .spend import Spend
+from .spend import CallRecord, Spend
 from .spendgate import Refusal, SpendGate
 from .xdist_support import OUTSIDE_KEY, RUN_TOTAL_KEY, uses_xdist_workers
 
@@ -57,6 +59,12 @@ _OUTCOME_RANK: dict[Outcome, int] = {"passed": 0, "skipped": 1, "failed": 2, "er
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 # tryfirst: conftest files load right after this hook and may import LiteLLM,
@@ -122,6 +130,8 @@ class CostTracker:
         self.settings = settings
         self.ledger = Ledger()
         self.accountant = Accountant(self.ledger)
+        self.accountant.price_unpriced = self._price_with_hook
+        self.accountant.on_settled = self._announce_settled
         self.stops_spending = settings.budget_mode == "stop"
         self.gate = SpendGate(self.ledger, settings.run_budget if self.stops_spending else None)
         self.is_worker = hasattr(config, "workerinput")
@@ -153,6 +163,9 @@ class CostTracker:
         self._refusals_reported: set[str] = set()
         self._json_written: str | None = None
         self._complete = True
+        # Errors of hook implementations, by the test they happened in (None outside tests).
+        self._hook_errors: dict[str | None, list[str]] = {}
+        self._hook_errors_lock = threading.Lock()
         # Per-test spend reported by pytest-xdist workers, and its running total.
         self._worker_tests: dict[str, Spend] = {}
         self._worker_cost = ZERO
@@ -220,6 +233,62 @@ class CostTracker:
             self._bridge = None
             self._callback = None
 
+    # -- hooks for conftest.py files and plugins --------------------------------------
+
+    def _hook_error(self, nodeid: str | None, message: str) -> None:
+        with self._hook_errors_lock:
+            errors = self._hook_errors.setdefault(nodeid, [])
+            if message not in errors:
+                errors.append(message)
+
+    def _price_with_hook(self, record: CallRecord) -> CallRecord:
+        """Ask pytest_llmcost_price_call for the price of an unpriced call."""
+        hook_name = "pytest_llmcost_price_call"
+        try:
+            result = self.config.hook.pytest_llmcost_price_call(call=record)
+        except Exception as error:
+            self._hook_error(record.nodeid, f"{hook_name} raised {type(error).__name__}: {error}")
+            return record
+        if result is None:
+            return record
+        cost = _hook_amount(result)
+        if cost is None:
+            self._hook_error(
+                record.nodeid,
+                f"{hook_name} returned {result!r} for model {record.model!r}: expected a "
+                "finite, non-negative number of US dollars, or None",
+            )
+            return record
+        return dataclasses.replace(record, cost_usd=cost, price_source="hook")
+
+    def _announce_settled(self, record: CallRecord) -> None:
+        try:
+            self.config.hook.pytest_llmcost_call_settled(call=record)
+        except Exception as error:
+            self._hook_error(
+                record.nodeid,
+                f"pytest_llmcost_call_settled raised {type(error).__name__}: {error}",
+            )
+
+    def _hook_budget(self, item: pytest.Item) -> Budget | None:
+        """Return the budget from pytest_llmcost_test_budget; raises InvalidMarkerError."""
+        hook_name = "pytest_llmcost_test_budget"
+        try:
+            result = self.config.hook.pytest_llmcost_test_budget(item=item)
+        except Exception as error:
+            raise InvalidMarkerError(
+                f"{hook_name} raised {type(error).__name__} for {item.nodeid}: {error}"
+            ) from None
+        if result is None:
+            return None
+        amount = _hook_amount(result)
+        if amount is None:
+            raise InvalidMarkerError(
+                f"{hook_name} returned {result!r} for {item.nodeid}: expected a finite, "
+                "non-negative number of US dollars, or None"
+            )
+        return Budget(amount, "hook")
+
     # -- settling -----------------------------------------------------------------
 
     def _settle(self, nodeid: str | None) -> None:
@@ -233,6 +302,8 @@ class CostTracker:
                 bridge.flush_async_logging(timeout)
             if not self.ledger.wait_settled(nodeid, timeout):
                 expired = self.ledger.expire(nodeid)
+                for record in expired:
+                    self._announce_settled(record)
                 if expired:
                     warnings.warn(
                         UnaccountedCallWarning(
@@ -336,7 +407,7 @@ class CostTracker:
         kept = []
         for item in items:
             try:
-                budget = budget_for_test(item, self.settings)
+                budget = marker_budget(item) or self._hook_budget(item) or self.settings.test_budget
             except InvalidMarkerError as error:
                 report = pytest.CollectReport(
                     item.nodeid, "failed", longrepr=str(error), result=[]
@@ -403,6 +474,10 @@ class CostTracker:
 
         violation = judge_test(spend.cost, spend.calls, budget)
         refusals = self.gate.refusals(nodeid)
+        with self._hook_errors_lock:
+            hook_errors = self._hook_errors.pop(nodeid, [])
+        if hook_errors:
+            _fail_report(report, "; ".join(hook_errors))
         if violation is not None:
             self._violations[nodeid] = violation
             _fail_report(report, violation.message + _refused_note(refusals))
@@ -608,8 +683,20 @@ class CostTracker:
         if self.settings.cost_json is None:
             return
         path = self.settings.cost_json
-        write_json(path, self.build_summary())
+        document = build_document(self.build_summary())
+        try:
+            self.config.hook.pytest_llmcost_modify_report(report=document)
+        except Exception as error:
+            self._hook_error(
+                None,
+                f"pytest_llmcost_modify_report raised {type(error).__name__}: {error}; "
+                "the JSON report was written without its changes",
+            )
+            document = build_document(self.build_summary())
+        write_document(path, document)
         self._json_written = str(path)
+        if self._hook_errors.get(None) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
@@ -628,9 +715,23 @@ class CostTracker:
             terminalreporter.write_line(f"JSON report: {self._json_written}")
         if summary.run_violation is not None:
             terminalreporter.write_line(f"FAIL {summary.run_violation.message}", red=True, bold=True)
+        elif self._stop_message is not None:
+            terminalreporter.write_line(f"FAIL {self._stop_message}", red=True, bold=True)
+        for message in self._hook_errors.get(None, []):
+            terminalreporter.write_line(f"ERROR {message}", red=True, bold=True)
         if self.unusable is not None and self._has_budgets():
             terminalreporter.write_line(f"FAIL budgets not enforced: {self.unusable}", red=True,
                                         bold=True)
+
+
+def _hook_amount(value: object) -> Decimal | None:
+    """Return a hook's result as dollars, or `None` for a string, boolean or bad number."""
+    if isinstance(value, (str, bool)) or not isinstance(value, (int, float, Decimal)):
+        return None
+    try:
+        return parse_usd(value, "hook")
+    except InvalidAmountError:
+        return None
 
 
 def _running_asyncio_loop() -> bool:

@@ -364,8 +364,3 @@ def marker_budget(item: pytest.Item) -> Budget | None:
     except InvalidAmountError as error:
         raise InvalidMarkerError(str(error)) from None
     return Budget(amount, "marker")
-
-
-def budget_for_test(item: pytest.Item, settings: Settings) -> Budget | None:
-    """Return the budget that applies to a test: marker, then command line, then ini."""
-    return marker_budget(item) or settings.test_budget

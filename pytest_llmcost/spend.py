@@ -35,6 +35,8 @@ class CallRecord:
     litellm_call_id: str | None = None
     # A priced call that reported no tokens at all: its cost is unknown, not $0.
     zero_usage: bool = False
+    # Where the cost came from: "litellm", or "hook" for pytest_llmcost_price_call.
+    price_source: str | None = None
 
     @property
     def unpriced(self) -> bool:
@@ -72,6 +74,7 @@ class Spend:
     phases: dict[str, Decimal] = field(default_factory=dict)
     unpriced_models: dict[str, int] = field(default_factory=dict)
     zero_usage_models: dict[str, int] = field(default_factory=dict)
+    hook_priced_calls: int = 0
 
     @property
     def zero_usage_calls(self) -> int:
@@ -95,6 +98,8 @@ class Spend:
             self.unpriced_models[record.model] = self.unpriced_models.get(record.model, 0) + 1
         if record.cache_hit:
             self.cache_hits += 1
+        if record.price_source == "hook":
+            self.hook_priced_calls += 1
         if record.zero_usage:
             self.zero_usage_models[record.model] = self.zero_usage_models.get(record.model, 0) + 1
 
@@ -125,6 +130,7 @@ class Spend:
         self.unaccounted_calls += other.unaccounted_calls
         self.cache_hits += other.cache_hits
         self.refused_calls += other.refused_calls
+        self.hook_priced_calls += other.hook_priced_calls
         for name, count in other.zero_usage_models.items():
             self.zero_usage_models[name] = self.zero_usage_models.get(name, 0) + count
         self.prompt_tokens += other.prompt_tokens
@@ -149,7 +155,7 @@ class Spend:
             "cost": str(self.cost),
             "counts": [self.calls, self.failed_calls, self.unpriced_calls,
                        self.unaccounted_calls, self.cache_hits, self.refused_calls,
-                       self.prompt_tokens, self.completion_tokens],
+                       self.prompt_tokens, self.completion_tokens, self.hook_priced_calls],
             "models": {
                 name: [model.calls, str(model.cost), model.prompt_tokens, model.completion_tokens]
                 for name, model in self.models.items()
@@ -165,7 +171,9 @@ class Spend:
         spend = cls(cost=Decimal(data["cost"]))
         (spend.calls, spend.failed_calls, spend.unpriced_calls, spend.unaccounted_calls,
          spend.cache_hits, spend.refused_calls, spend.prompt_tokens,
-         spend.completion_tokens) = (int(count) for count in data["counts"])
+         spend.completion_tokens, spend.hook_priced_calls) = (
+            int(count) for count in data["counts"]
+        )
         for name, (calls, cost, prompt_tokens, completion_tokens) in data["models"].items():
             spend.models[name] = ModelSpend(int(calls), Decimal(cost), int(prompt_tokens),
                                             int(completion_tokens))

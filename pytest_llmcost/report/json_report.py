@@ -42,6 +42,7 @@ def _totals(spend: Spend) -> dict[str, Any]:
         "cache_hits": spend.cache_hits,
         "refused_calls": spend.refused_calls,
         "zero_usage_calls": spend.zero_usage_calls,
+        "hook_priced_calls": spend.hook_priced_calls,
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
     }
@@ -119,6 +120,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def write_document(path: Path, document: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
+
+
 def write_json(path: Path, summary: RunSummary) -> None:
-    document = build_document(summary)
-    write_atomically(path, json.dumps(document, indent=2) + "\n")
+    write_document(path, build_document(summary))
