@@ -14,6 +14,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Generator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,11 +22,20 @@ import pytest
 
 from . import __version__, importwatch
 from .accounting import Accountant
+from .baseline import Comparison, costs_of_summary
 from .budgets import Budget, Violation, judge_run, judge_test
-from .errors import PluginFaultWarning, UnaccountedCallWarning, UnpricedModelWarning
+from .errors import (
+    LLMCostWarning,
+    PluginFaultWarning,
+    UnaccountedCallWarning,
+    UnpricedModelWarning,
+)
 from .ledger import OUTSIDE, Ledger, Location
 from .money import format_usd
+from .report.comparison import baseline_lines
+from .report.files import append_text, write_atomically
 from .report.json_report import write_json
+from .report.markdown import render_markdown
 from .report.summary import Outcome, RunSummary, TestSummary
 from .report.terminal import cost_section, summary_lines
 from .settings import (
@@ -44,6 +54,9 @@ from .spend import Spend
 TRACKER_KEY = pytest.StashKey["CostTracker"]()
 SAVED_COST_MAP_KEY = pytest.StashKey["str | None"]()
 BUDGET_KEY = pytest.StashKey["Budget | None"]()
+
+# Set by GitHub Actions to a file whose Markdown is shown on the job's summary page.
+STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
 # How often an async test's loop rechecks for calls still settling, in seconds.
 _LOOP_POLL_INTERVAL = 0.001
@@ -132,6 +145,8 @@ class CostTracker:
         self._warned_models: set[str] = set()
         self._sections_added: set[str] = set()
         self._json_written: str | None = None
+        self._markdown_written: str | None = None
+        self._baseline_failures: set[str] = set()
 
     # -- LiteLLM ------------------------------------------------------------------
 
@@ -331,6 +346,7 @@ class CostTracker:
             message = _unpriced_message(spend)
             if message is not None:
                 _fail_report(report, message)
+        self._judge_against_baseline(report, spend)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -367,6 +383,8 @@ class CostTracker:
             if self._run_violation() is not None and session.testsfailed == 0:
                 # Fails the run like a failed test, so pytest exits with code 1.
                 session.testsfailed = 1
+            if self._baseline_run_message() is not None and session.testsfailed == 0:
+                session.testsfailed = 1
 
     # -- reporting ------------------------------------------------------------------
 
@@ -401,7 +419,10 @@ class CostTracker:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._settle(None)
-        if self.is_worker or self.settings.cost_json is None:
+        if self.is_worker:
+            return
+        self._write_markdown(self.build_summary())
+        if self.settings.cost_json is None:
             return
         path = self.settings.cost_json
         write_json(path, self.build_summary())
@@ -411,15 +432,74 @@ class CostTracker:
         if self.is_worker:
             return
         summary = self.build_summary()
-        if not summary.has_activity and self._json_written is None:
+        if (
+            not summary.has_activity
+            and self._json_written is None
+            and self._markdown_written is None
+            and self.settings.baseline is None
+        ):
             return
         terminalreporter.write_sep("=", "LLM cost")
         for line in summary_lines(summary, self.settings.cost_top):
             terminalreporter.write_line(line)
+        if self.settings.baseline is not None:
+            comparison = self._compare_with_baseline(summary)
+            for line in baseline_lines(self.settings.baseline, comparison, self.settings.cost_top):
+                terminalreporter.write_line(line)
         if self._json_written is not None:
             terminalreporter.write_line(f"JSON report: {self._json_written}")
+        if self._markdown_written is not None:
+            terminalreporter.write_line(f"Markdown report: {self._markdown_written}")
         if summary.run_violation is not None:
             terminalreporter.write_line(f"FAIL {summary.run_violation.message}", red=True, bold=True)
+        baseline_message = self._baseline_run_message()
+        if baseline_message is not None:
+            terminalreporter.write_line(f"FAIL {baseline_message}", red=True, bold=True)
+
+    # -- baseline and Markdown report -------------------------------------------------
+
+    def _judge_against_baseline(self, report: pytest.TestReport, spend: Spend) -> None:
+        """Fail a test whose cost grew over its cost in the baseline by more than the limit."""
+        baseline = self.settings.baseline
+        nodeid = report.nodeid
+        if baseline is None or report.when == "setup" or nodeid in self._baseline_failures:
+            return
+        message = baseline.failure_of_test(nodeid, spend.cost)
+        if message is not None:
+            self._baseline_failures.add(nodeid)
+            _fail_report(report, message, section="LLM baseline")
+
+    def _baseline_run_message(self) -> str | None:
+        """Return the failure of a run whose total cost grew over the baseline's, or `None`."""
+        if self.settings.baseline is None:
+            return None
+        cost, _ = self.ledger.run_totals()
+        return self.settings.baseline.failure_of_run(cost)
+
+    def _compare_with_baseline(self, summary: RunSummary) -> Comparison | None:
+        if self.settings.baseline is None:
+            return None
+        return self.settings.baseline.compare_with(costs_of_summary(summary))
+
+    def _write_markdown(self, summary: RunSummary) -> None:
+        """Write the Markdown report, and append it to the GitHub job summary if there is one."""
+        path = self.settings.cost_md
+        step_summary = os.environ.get(STEP_SUMMARY_VARIABLE, "")
+        # The job summary gets a report only from runs that made LLM calls, so that
+        # unrelated pytest steps of a workflow add nothing to it.
+        append = self.settings.step_summary and bool(step_summary) and summary.run.calls > 0
+        if path is None and not append:
+            return
+        text = render_markdown(
+            summary,
+            self.settings.cost_top,
+            self.settings.baseline,
+            self._compare_with_baseline(summary),
+        )
+        if path is not None and _write_report_file(path, text, "Markdown report", append=False):
+            self._markdown_written = str(path)
+        if append:
+            _write_report_file(Path(step_summary), text, "GitHub job summary", append=True)
 
 
 def _running_asyncio_loop() -> bool:
@@ -430,13 +510,29 @@ def _running_asyncio_loop() -> bool:
     return True
 
 
-def _fail_report(report: pytest.TestReport, message: str) -> None:
+def _fail_report(report: pytest.TestReport, message: str, section: str = "LLM budget") -> None:
     """Turn a passed test report into a failure with a one-line reason."""
     if report.passed:
         report.outcome = "failed"
         report.longrepr = message
     elif report.failed:
-        report.sections.append(("LLM budget", message))
+        report.sections.append((section, message))
+
+
+def _write_report_file(path: Path, text: str, what: str, append: bool) -> bool:
+    """Write or append a report; a failure is a warning, so the run's outcome is unchanged."""
+    try:
+        if append:
+            append_text(path, text)
+        else:
+            write_atomically(path, text)
+    except OSError as error:
+        warnings.warn(
+            LLMCostWarning(f"pytest-llmcost could not write the {what} to {str(path)!r}: {error}"),
+            stacklevel=1,
+        )
+        return False
+    return True
 
 
 def _unpriced_message(spend: Spend) -> str | None:
