@@ -25,11 +25,20 @@ import pytest
 
 from . import __version__, importwatch
 from .accounting import Accountant
+from .baseline import Comparison, costs_of_summary
 from .budgets import Budget, Violation, judge_run, judge_test
-from .errors import PluginFaultWarning, UnaccountedCallWarning, UnpricedModelWarning
+from .errors import (
+    LLMCostWarning,
+    PluginFaultWarning,
+    UnaccountedCallWarning,
+    UnpricedModelWarning,
+)
 from .ledger import OUTSIDE, Ledger, Location
 from .money import ZERO, InvalidAmountError, format_usd, parse_usd
+from .report.comparison import baseline_lines
+from .report.files import append_text, write_atomically
 from .report.json_report import build_document, write_document
+from .report.markdown import render_markdown
 from .report.summary import Outcome, RunSummary, TestSummary
 from .report.terminal import cost_section, summary_lines
 from .settings import (
@@ -50,6 +59,9 @@ from .xdist_support import OUTSIDE_KEY, RUN_TOTAL_KEY, uses_xdist_workers
 TRACKER_KEY = pytest.StashKey["CostTracker"]()
 SAVED_COST_MAP_KEY = pytest.StashKey["str | None"]()
 BUDGET_KEY = pytest.StashKey["Budget | None"]()
+
+# Set by GitHub Actions to a file whose Markdown is shown on the job's summary page.
+STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
 # How often an async test's loop rechecks for calls still settling, in seconds.
 _LOOP_POLL_INTERVAL = 0.001
@@ -173,6 +185,8 @@ class CostTracker:
         self._run_used_up_on_worker = False
         # The reason the plugin stopped the run, once it has.
         self._stop_message: str | None = None
+        self._markdown_written: str | None = None
+        self._baseline_failures: set[str] = set()
 
     # -- LiteLLM ------------------------------------------------------------------
 
@@ -489,6 +503,7 @@ class CostTracker:
             message = _unpriced_message(spend)
             if message is not None:
                 _fail_report(report, message)
+        self._judge_against_baseline(report, spend)
         return report
 
     def _attach_spend(self, item: pytest.Item, report: pytest.TestReport) -> None:
@@ -611,6 +626,8 @@ class CostTracker:
             if self.unusable is not None and self._has_budgets() and session.testsfailed == 0:
                 # With a budget set, an untracked run must not pass as if it spent nothing.
                 session.testsfailed = 1
+            if self._baseline_run_message() is not None and session.testsfailed == 0:
+                session.testsfailed = 1
 
     # -- reporting ------------------------------------------------------------------
 
@@ -680,6 +697,7 @@ class CostTracker:
             if workeroutput is not None:
                 workeroutput[OUTSIDE_KEY] = self.ledger.snapshot().outside.to_dict()
             return
+        self._write_markdown(self.build_summary())
         if self.settings.cost_json is None:
             return
         path = self.settings.cost_json
@@ -702,7 +720,13 @@ class CostTracker:
         if self.is_worker:
             return
         summary = self.build_summary()
-        if not summary.has_activity and self._json_written is None and self.unusable is None:
+        if (
+            not summary.has_activity
+            and self._json_written is None
+            and self._markdown_written is None
+            and self.settings.baseline is None
+            and self.unusable is None
+        ):
             return
         terminalreporter.write_sep("=", "LLM cost")
         for line in summary_lines(summary, self.settings.cost_top):
@@ -711,8 +735,14 @@ class CostTracker:
             terminalreporter.write_line(
                 "the run ended early: these numbers cover the tests that ran", yellow=True
             )
+        if self.settings.baseline is not None:
+            comparison = self._compare_with_baseline(summary)
+            for line in baseline_lines(self.settings.baseline, comparison, self.settings.cost_top):
+                terminalreporter.write_line(line)
         if self._json_written is not None:
             terminalreporter.write_line(f"JSON report: {self._json_written}")
+        if self._markdown_written is not None:
+            terminalreporter.write_line(f"Markdown report: {self._markdown_written}")
         if summary.run_violation is not None:
             terminalreporter.write_line(f"FAIL {summary.run_violation.message}", red=True, bold=True)
         elif self._stop_message is not None:
@@ -722,6 +752,55 @@ class CostTracker:
         if self.unusable is not None and self._has_budgets():
             terminalreporter.write_line(f"FAIL budgets not enforced: {self.unusable}", red=True,
                                         bold=True)
+
+        baseline_message = self._baseline_run_message()
+        if baseline_message is not None:
+            terminalreporter.write_line(f"FAIL {baseline_message}", red=True, bold=True)
+
+    # -- baseline and Markdown report -------------------------------------------------
+
+    def _judge_against_baseline(self, report: pytest.TestReport, spend: Spend) -> None:
+        """Fail a test whose cost grew over its cost in the baseline by more than the limit."""
+        baseline = self.settings.baseline
+        nodeid = report.nodeid
+        if baseline is None or report.when == "setup" or nodeid in self._baseline_failures:
+            return
+        message = baseline.failure_of_test(nodeid, spend.cost)
+        if message is not None:
+            self._baseline_failures.add(nodeid)
+            _fail_report(report, message, section="LLM baseline")
+
+    def _baseline_run_message(self) -> str | None:
+        """Return the failure of a run whose total cost grew over the baseline's, or `None`."""
+        if self.settings.baseline is None:
+            return None
+        cost, _ = self._run_totals()
+        return self.settings.baseline.failure_of_run(cost)
+
+    def _compare_with_baseline(self, summary: RunSummary) -> Comparison | None:
+        if self.settings.baseline is None:
+            return None
+        return self.settings.baseline.compare_with(costs_of_summary(summary))
+
+    def _write_markdown(self, summary: RunSummary) -> None:
+        """Write the Markdown report, and append it to the GitHub job summary if there is one."""
+        path = self.settings.cost_md
+        step_summary = os.environ.get(STEP_SUMMARY_VARIABLE, "")
+        # The job summary gets a report only from runs that made LLM calls, so that
+        # unrelated pytest steps of a workflow add nothing to it.
+        append = self.settings.step_summary and bool(step_summary) and summary.run.calls > 0
+        if path is None and not append:
+            return
+        text = render_markdown(
+            summary,
+            self.settings.cost_top,
+            self.settings.baseline,
+            self._compare_with_baseline(summary),
+        )
+        if path is not None and _write_report_file(path, text, "Markdown report", append=False):
+            self._markdown_written = str(path)
+        if append:
+            _write_report_file(Path(step_summary), text, "GitHub job summary", append=True)
 
 
 def _hook_amount(value: object) -> Decimal | None:
@@ -742,13 +821,29 @@ def _running_asyncio_loop() -> bool:
     return True
 
 
-def _fail_report(report: pytest.TestReport, message: str) -> None:
+def _fail_report(report: pytest.TestReport, message: str, section: str = "LLM budget") -> None:
     """Turn a passed test report into a failure with a one-line reason."""
     if report.passed:
         report.outcome = "failed"
         report.longrepr = message
     elif report.failed:
-        report.sections.append(("LLM budget", message))
+        report.sections.append((section, message))
+
+
+def _write_report_file(path: Path, text: str, what: str, append: bool) -> bool:
+    """Write or append a report; a failure is a warning, so the run's outcome is unchanged."""
+    try:
+        if append:
+            append_text(path, text)
+        else:
+            write_atomically(path, text)
+    except OSError as error:
+        warnings.warn(
+            LLMCostWarning(f"pytest-llmcost could not write the {what} to {str(path)!r}: {error}"),
+            stacklevel=1,
+        )
+        return False
+    return True
 
 
 def _refused_note(refusals: list[Refusal]) -> str:

@@ -17,6 +17,16 @@ from typing import Any, Callable, Literal, TypeVar, cast
 
 import pytest
 
+from .baseline import (
+    DEFAULT_MIN_USD,
+    Baseline,
+    IncreaseLimit,
+    InvalidReportError,
+    MissingReportError,
+    percent_from_text,
+    read_report,
+    usd_from_text,
+)
 from .budgets import Budget
 from .money import InvalidAmountError, parse_usd
 from .prices import InvalidPriceFileError, load_prices
@@ -24,6 +34,7 @@ from .prices import InvalidPriceFileError, load_prices
 UnpricedPolicy = Literal["warn", "fail"]
 BudgetMode = Literal["stop", "report"]
 PriceMap = Literal["bundled", "remote"]
+MissingBaselinePolicy = Literal["error", "ok"]
 
 MARKER_NAME = "llm_budget"
 MARKER_HELP = (
@@ -61,6 +72,29 @@ SETTLE_TIMEOUT_HELP = (
     "calls the test made (default 5). Calls still unreported are counted as unaccounted."
 )
 
+COST_MD_HELP = (
+    "Write the cost report as Markdown to this path. 'none' writes no Markdown report "
+    "and turns off the report that is otherwise appended to $GITHUB_STEP_SUMMARY."
+)
+BASELINE_HELP = (
+    "Compare the run's cost with an earlier report written by --llm-cost-json at this path."
+)
+BASELINE_MAX_INCREASE_HELP = (
+    "With --llm-baseline: fail a test, or the run, whose cost grew by more than this many "
+    "percent over the baseline, such as 10."
+)
+BASELINE_MIN_USD_HELP = (
+    "With --llm-baseline-max-increase: cost increases of at most this many US dollars fail "
+    "nothing (default 0.0001)."
+)
+BASELINE_MISSING_HELP = (
+    "What to do when the --llm-baseline file does not exist: 'error' (default) is a usage "
+    "error, 'ok' runs without a comparison, as on the first run of a branch."
+)
+
+# --llm-cost-md=none: no Markdown file and no GitHub job summary.
+MARKDOWN_OFF = "none"
+
 COST_MAP_VARIABLE = "LITELLM_LOCAL_MODEL_COST_MAP"
 
 DEFAULT_COST_TOP = 10
@@ -82,6 +116,10 @@ class Settings:
     settle_timeout: float
     budget_mode: BudgetMode = "stop"
     prices: dict[str, dict[str, Any]] | None = None
+    cost_md: Path | None = None
+    # False with --llm-cost-md=none: nothing is appended to $GITHUB_STEP_SUMMARY.
+    step_summary: bool = True
+    baseline: Baseline | None = None
 
 
 class InvalidSettingError(ValueError):
@@ -189,6 +227,42 @@ def parse_path(text: str, source: str) -> Path:
     return Path(text)
 
 
+def parse_markdown_path(text: str, source: str) -> Path | Literal["none"]:
+    if not text.strip():
+        raise InvalidSettingError(
+            f"invalid value {text!r} from {source}: expected a file path, or 'none' to write "
+            "no Markdown report"
+        )
+    if text.strip().lower() == MARKDOWN_OFF:
+        return "none"
+    return Path(text)
+
+
+def parse_percent(text: str, source: str) -> Decimal:
+    try:
+        return percent_from_text(text)
+    except ValueError as error:
+        raise InvalidSettingError(f"invalid value {text!r} from {source}: {error}") from None
+
+
+def parse_min_usd(text: str, source: str) -> Decimal:
+    try:
+        return usd_from_text(text)
+    except ValueError as error:
+        raise InvalidSettingError(f"invalid value {text!r} from {source}: {error}") from None
+
+
+def parse_missing_baseline(text: str, source: str) -> MissingBaselinePolicy:
+    value = text.strip().lower()
+    if value == "error":
+        return "error"
+    if value == "ok":
+        return "ok"
+    raise InvalidSettingError(
+        f"invalid value {text!r} from {source}: expected 'error' or 'ok'"
+    )
+
+
 def _argparse_type(
     parse: Callable[[str, str], T], source: str
 ) -> Callable[[str], T]:
@@ -220,6 +294,18 @@ def add_options(parser: pytest.Parser) -> None:
         ("--llm-settle-timeout", "SECONDS",
          _argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
          SETTLE_TIMEOUT_HELP),
+        ("--llm-cost-md", "PATH", _argparse_type(parse_markdown_path, "option --llm-cost-md"),
+         COST_MD_HELP),
+        ("--llm-baseline", "PATH", _argparse_type(parse_path, "option --llm-baseline"),
+         BASELINE_HELP),
+        ("--llm-baseline-max-increase", "PCT",
+         _argparse_type(parse_percent, "option --llm-baseline-max-increase"),
+         BASELINE_MAX_INCREASE_HELP),
+        ("--llm-baseline-min-usd", "USD",
+         _argparse_type(parse_min_usd, "option --llm-baseline-min-usd"), BASELINE_MIN_USD_HELP),
+        ("--llm-baseline-missing", "error|ok",
+         _argparse_type(parse_missing_baseline, "option --llm-baseline-missing"),
+         BASELINE_MISSING_HELP),
     ]
     group = parser.getgroup("llmcost", "LLM cost and budgets (pytest-llmcost)")
     for option, metavar, convert, help_text in options:
@@ -319,6 +405,8 @@ def load_settings(config: pytest.Config) -> Settings:
                                      else "ini option llm_prices")
             except InvalidPriceFileError as error:
                 raise InvalidSettingError(str(error)) from None
+        cost_md = _resolve(config, "llm_cost_md", parse_markdown_path)
+        markdown_path = cost_md[0] if cost_md else None
         return Settings(
             run_budget=_budget(config, "llm_budget"),
             test_budget=_budget(config, "llm_test_budget"),
@@ -329,9 +417,53 @@ def load_settings(config: pytest.Config) -> Settings:
             settle_timeout=settle_timeout[0] if settle_timeout else DEFAULT_SETTLE_TIMEOUT,
             budget_mode=budget_mode[0] if budget_mode else "stop",
             prices=prices,
+            cost_md=markdown_path if isinstance(markdown_path, Path) else None,
+            step_summary=markdown_path != MARKDOWN_OFF,
+            baseline=_baseline(config),
         )
     except InvalidSettingError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _source(name: str, origin: Literal["cli", "ini"]) -> str:
+    if origin == "cli":
+        return "option --" + name.replace("_", "-")
+    return f"ini option {name}"
+
+
+def _baseline(config: pytest.Config) -> Baseline | None:
+    """Resolve the baseline options and read the baseline report.
+
+    Raises `InvalidSettingError` for a file that is not a report, and for a
+    missing file unless --llm-baseline-missing=ok.
+    """
+    # Resolved first, so that invalid ini values are reported even without a baseline.
+    missing = _resolve(config, "llm_baseline_missing", parse_missing_baseline)
+    max_increase = _resolve(config, "llm_baseline_max_increase", parse_percent)
+    min_usd = _resolve(config, "llm_baseline_min_usd", parse_min_usd)
+    resolved = _resolve(config, "llm_baseline", parse_path)
+    if resolved is None:
+        return None
+    path, origin = resolved
+    source = _source("llm_baseline", origin)
+
+    limit = None
+    if max_increase is not None:
+        limit = IncreaseLimit(max_increase[0], min_usd[0] if min_usd else DEFAULT_MIN_USD)
+    try:
+        costs = read_report(path)
+    except MissingReportError:
+        if missing is not None and missing[0] == "ok":
+            return Baseline(path, None, limit)
+        raise InvalidSettingError(
+            f"baseline report {str(path)!r} from {source} not found: pass the path of a report "
+            "written by --llm-cost-json, or --llm-baseline-missing=ok to run without a baseline"
+        ) from None
+    except InvalidReportError as error:
+        raise InvalidSettingError(
+            f"invalid baseline report {str(path)!r} from {source}: {error}"
+        ) from None
+    return Baseline(path, costs, limit)
 
 
 class InvalidMarkerError(ValueError):

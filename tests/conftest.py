@@ -12,6 +12,12 @@ import respx  # noqa: F401
 from llmcost_testing import INI, MOCK_CONFTEST
 
 
+@pytest.fixture(autouse=True)
+def no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep inner runs from appending to the job summary of a CI run of these tests."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 @pytest.fixture
 def llm_pytester(pytester: pytest.Pytester) -> pytest.Pytester:
     """A pytester directory whose conftest.py mocks OpenAI and Anthropic with respx."""

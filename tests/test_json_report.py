@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import copy
+from collections.abc import Callable
+from typing import Any
 
+import jsonschema
 import pytest
 
-from llmcost_testing import report, run
+from llmcost_testing import read_report, report, run
+from pytest_llmcost.report.json_report import SCHEMA_VERSION, load_schema
 
 
 def test_json_document(llm_pytester: pytest.Pytester) -> None:
@@ -119,9 +123,63 @@ def test_json_written_without_calls(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest("-p", "no:cacheprovider", "--llm-cost-json=out/cost.json")
     result.assert_outcomes(passed=1)
-    document = json.loads((pytester.path / "out" / "cost.json").read_text())
+    document = read_report(pytester.path / "out" / "cost.json")
     assert document["totals"]["calls"] == 0
     assert document["tests"] == {}
     assert document["run_over_budget"] is False
     leftovers = [path.name for path in (pytester.path / "out").iterdir()]
     assert leftovers == ["cost.json"]
+
+
+def test_schema_is_valid_and_shipped() -> None:
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+
+
+def _renamed(document: dict[str, Any], section: str, old: str, new: str) -> None:
+    document[section][new] = document[section].pop(old)
+
+
+CHAT = "test_suite.py::test_chat"
+MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    ("renamed total cost", lambda d: _renamed(d, "totals", "cost_usd", "cost")),
+    ("misspelled budget key", lambda d: _renamed(d, "budgets", "run_usd", "run_budget_usd")),
+    ("missing tests", lambda d: d.pop("tests")),
+    ("unknown outcome", lambda d: d["tests"][CHAT].update(outcome="pass")),
+    ("unknown phase", lambda d: d["tests"][CHAT]["phases"].update(body=0.1)),
+    ("extra test field", lambda d: d["tests"][CHAT].update(cost=0.1)),
+    ("string call count", lambda d: d["models"]["openai/gpt-4o-mini"].update(calls="1")),
+    ("negative token count", lambda d: d["totals"].update(prompt_tokens=-1)),
+    ("marker as run source", lambda d: d["budgets"].update(run_source="marker")),
+    ("unknown field outside tests", lambda d: d["outside_tests"].update(cost_eur=0)),
+    ("schema version 2", lambda d: d.update(schema_version=2)),
+    ("string cost", lambda d: d["tests"][CHAT].update(cost_usd="0.1")),
+]
+
+
+def test_schema_rejects_mistakes(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite="""
+        import litellm
+        import pytest
+
+        @pytest.mark.llm_budget(0.01)
+        def test_chat(provider):
+            litellm.completion(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    run(llm_pytester, "--llm-budget=1").assert_outcomes(passed=1)
+    document = report(llm_pytester)
+    validator = jsonschema.Draft202012Validator(load_schema())
+
+    for name, mistake in MISTAKES:
+        broken = copy.deepcopy(document)
+        mistake(broken)
+        assert not validator.is_valid(broken), name
+
+    # Later versions may add fields at the top level.
+    extended = copy.deepcopy(document)
+    extended["workers"] = {"gw0": {"calls": 1}}
+    assert validator.is_valid(extended)

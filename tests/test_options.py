@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from llmcost_testing import BASE_ARGS, report, run, test_entry
+from llmcost_testing import BASE_ARGS, read_report, report, run, test_entry
 
 CALL = """
 import litellm
@@ -67,6 +67,13 @@ def test_bad_budget_ini(pytester: pytest.Pytester, key: str, value: str, hint: s
         ("--llm-cost-json", "", "expected a file path"),
         ("--llm-budget-mode", "halt",
          "expected 'stop' (reject calls over budget before they are sent) or 'report'"),
+        ("--llm-cost-md", "", "expected a file path, or 'none' to write no Markdown report"),
+        ("--llm-baseline", "", "expected a file path"),
+        ("--llm-baseline-max-increase", "-5", "expected a percentage that is zero or more"),
+        ("--llm-baseline-max-increase", "ten", "expected a percentage that is zero or more"),
+        ("--llm-baseline-min-usd", "$0.01", "expected an amount of US dollars that is zero or"),
+        ("--llm-baseline-min-usd", "nan", "expected an amount of US dollars that is zero or"),
+        ("--llm-baseline-missing", "maybe", "expected 'error' or 'ok'"),
     ],
 )
 def test_bad_option_values(
@@ -153,6 +160,11 @@ def test_marker_and_options_documented(pytester: pytest.Pytester) -> None:
             "*--llm-price-map=bundled|remote*",
             "*--llm-budget-mode=stop|report*",
             "*--llm-settle-timeout=SECONDS*",
+            "*--llm-cost-md=PATH*Write the cost report as Markdown*",
+            "*--llm-baseline=PATH*",
+            "*--llm-baseline-max-increase=PCT*",
+            "*--llm-baseline-min-usd=USD*",
+            "*--llm-baseline-missing=error|ok*",
         ]
     )
     help_text.stdout.fnmatch_lines(["*llm_budget (string):*", "*llm_test_budget (string):*"])
@@ -247,7 +259,7 @@ def test_cost_json_from_ini(llm_pytester: pytest.Pytester) -> None:
     llm_pytester.makepyfile(test_suite=CALL + "\ndef test_one(provider):\n    ask()\n")
     result = llm_pytester.runpytest(*BASE_ARGS)
     result.assert_outcomes(passed=1)
-    assert (llm_pytester.path / "reports" / "llm.json").exists()
+    assert read_report(llm_pytester.path / "reports" / "llm.json")["totals"]["calls"] == 1
     result.stdout.fnmatch_lines(["JSON report: *reports*llm.json"])
 
 

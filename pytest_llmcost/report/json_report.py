@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..budgets import Budget
 from ..money import to_json_number
 from ..spend import ModelSpend, Spend
+from .files import write_atomically
 from .summary import RunSummary, TestSummary
 
 SCHEMA_VERSION = 1
+# The JSON Schema (draft 2020-12) of this version, shipped inside the package.
+SCHEMA_RESOURCE = "schema-v1.json"
 
 
 def _budget_amount(budget: Budget | None) -> float | None:
@@ -101,28 +103,17 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename.
-
-    A crash mid-write leaves the previous file, never a truncated one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_document(path: Path, document: dict[str, Any]) -> None:
     write_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
 
 
 def write_json(path: Path, summary: RunSummary) -> None:
     write_document(path, build_document(summary))
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the JSON Schema that every report of `SCHEMA_VERSION` validates against."""
+    resource = resources.files("pytest_llmcost.report").joinpath(SCHEMA_RESOURCE)
+    text = resource.read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -20,7 +20,8 @@ def _percent(spent: Decimal, budget: Decimal) -> str:
     if budget == 0:
         return "no spending allowed"
     # Rounded down, so a run just under its budget never reads 100%.
-    return f"{(spent / budget * 100).to_integral_value(rounding=ROUND_FLOOR)}%"
+    # int(): a Decimal zero such as 0E+2 would otherwise print in exponent form.
+    return f"{int((spent / budget * 100).to_integral_value(rounding=ROUND_FLOOR))}%"
 
 
 def describe_spend(spend: Spend) -> str:

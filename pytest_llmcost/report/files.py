@@ -1,0 +1,38 @@
+"""Writing report files so that readers never see a half-written one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename.
+
+    A crash mid-write leaves the previous file, never a truncated one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append `text` to `path`, starting on a new line when the file already has content.
+
+    For files that other steps also append to, such as GitHub's job summary.
+    """
+    with path.open("a+", encoding="utf-8") as stream:
+        stream.seek(0, os.SEEK_END)
+        if stream.tell() > 0:
+            stream.write("\n")
+        stream.write(text)
