@@ -95,6 +95,12 @@ def from_float(value: float) -> Decimal:
     return Decimal(format(value, ".15g"))
 
 
+def to_plain_text(amount: Decimal) -> str:
+    """Return the amount as a plain decimal string without trailing zeros, such as '0.0009'."""
+    text = format(amount.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
 def to_json_number(amount: Decimal) -> float:
     """Return the amount as the float that JSON stores, rounded from the exact value."""
     return float(amount)

@@ -27,6 +27,7 @@ from . import __version__, importwatch
 from .accounting import Accountant
 from .baseline import Comparison, costs_of_summary
 from .budgets import Budget, Violation, judge_run, judge_test
+from .fixture import LLMCost
 from .errors import (
     LLMCostWarning,
     PluginFaultWarning,
@@ -34,7 +35,7 @@ from .errors import (
     UnpricedModelWarning,
 )
 from .ledger import OUTSIDE, Ledger, Location
-from .money import ZERO, InvalidAmountError, format_usd, parse_usd
+from .money import ZERO, InvalidAmountError, format_usd, parse_usd, to_plain_text
 from .report.comparison import baseline_lines
 from .report.files import append_text, write_atomically
 from .report.json_report import build_document, write_document
@@ -113,6 +114,13 @@ def _restore_price_map(config: pytest.Config) -> None:
         os.environ[COST_MAP_VARIABLE] = previous
 
 
+@pytest.fixture
+def llm_cost(request: pytest.FixtureRequest) -> LLMCost:
+    """The running test's LLM spend so far: `.usd`, `.calls`, `.by_model`, `.budget(usd)`."""
+    tracker = request.config.stash[TRACKER_KEY]
+    return LLMCost(tracker, request.node.nodeid)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     settings = load_settings(config)
@@ -173,6 +181,7 @@ class CostTracker:
         self._warned_models: set[str] = set()
         self._sections_added: set[str] = set()
         self._refusals_reported: set[str] = set()
+        self._block_violations: dict[str, list[str]] = {}
         self._json_written: str | None = None
         self._complete = True
         # Errors of hook implementations, by the test they happened in (None outside tests).
@@ -368,6 +377,21 @@ class CostTracker:
                 stacklevel=1,
             )
 
+    def settle_for_reading(self, nodeid: str) -> None:
+        """Wait for the test's sync calls in flight, for the llm_cost fixture; never expires them."""
+        bridge = self._bridge
+        if bridge is None or _running_asyncio_loop():
+            return
+        timeout = self.settings.settle_timeout
+        bridge.wait_for_logging_executor(timeout)
+        self.ledger.wait_settled(nodeid, timeout)
+
+    async def settle_in_loop(self, nodeid: str) -> None:
+        await self._settle_in_loop(nodeid)
+
+    def record_block_violation(self, nodeid: str, message: str) -> None:
+        self._block_violations.setdefault(nodeid, []).append(message)
+
     async def _settle_in_loop(self, nodeid: str) -> None:
         """Drain LiteLLM's async logging in the test's own loop, before the loop closes."""
         bridge = self._bridge
@@ -492,8 +516,15 @@ class CostTracker:
             hook_errors = self._hook_errors.pop(nodeid, [])
         if hook_errors:
             _fail_report(report, "; ".join(hook_errors))
+        block_violations = self._block_violations.pop(nodeid, [])
+        if block_violations:
+            over_budget_only = report.passed
+            _fail_report(report, "; ".join(block_violations))
+            report.llmcost_over_budget = over_budget_only  # type: ignore[attr-defined]
         if violation is not None:
             self._violations[nodeid] = violation
+            if report.passed:
+                report.llmcost_over_budget = True  # type: ignore[attr-defined]
             _fail_report(report, violation.message + _refused_note(refusals))
         elif refusals and nodeid not in self._refusals_reported:
             # A test whose call was rejected fails even if its code caught the error.
@@ -504,7 +535,53 @@ class CostTracker:
             if message is not None:
                 _fail_report(report, message)
         self._judge_against_baseline(report, spend)
+        if report.when == "call" and spend.calls:
+            report.llmcost_cost = format_usd(spend.cost)  # type: ignore[attr-defined]
+        if report.when == "teardown" and spend.calls and self.settings.junit:
+            # junitxml reads the properties of the teardown report; pytest-xdist carries them.
+            report.user_properties.extend(
+                [
+                    ("llm_cost_usd", to_plain_text(spend.cost)),
+                    ("llm_calls", spend.calls),
+                    ("llm_prompt_tokens", spend.prompt_tokens),
+                    ("llm_completion_tokens", spend.completion_tokens),
+                ]
+            )
         return report
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        """Show a test's spend after its status with -v, and OVER BUDGET for budget failures."""
+        if report.when != "call" or hasattr(report, "wasxfail"):
+            return None
+        if getattr(report, "llmcost_over_budget", False):
+            return "failed", "B", ("OVER BUDGET", {"red": True})
+        cost = getattr(report, "llmcost_cost", None)
+        if cost is None or config.get_verbosity() <= 0:
+            return None
+        if report.passed:
+            return "passed", ".", (f"PASSED [{cost}]", {"green": True})
+        if report.failed:
+            return "failed", "F", (f"FAILED [{cost}]", {"red": True})
+        return None
+
+    def _add_junit_totals(self) -> None:
+        """Add the run's totals to the test suite of --junitxml, on the controller."""
+        if self.is_worker or not self.settings.junit:
+            return
+        try:
+            from _pytest.junitxml import xml_key
+        except ImportError:  # pytest moved its junitxml internals: skip the suite totals
+            return
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        cost, calls = self._run_totals()
+        if calls == 0:
+            return
+        xml.add_global_property("llm_cost_usd", to_plain_text(cost))
+        xml.add_global_property("llm_calls", str(calls))
 
     def _attach_spend(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """Attach the test's spend so far to its report, which pytest-xdist sends to the controller.
@@ -620,6 +697,7 @@ class CostTracker:
             return True
         finally:
             self._settle(None)
+            self._add_junit_totals()
             if self._run_violation() is not None and session.testsfailed == 0:
                 # Fails the run like a failed test, so pytest exits with code 1.
                 session.testsfailed = 1
@@ -856,11 +934,17 @@ def _refused_note(refusals: list[Refusal]) -> str:
 def _refusal_message(refusals: list[Refusal]) -> str:
     """Return the failure line of a test whose calls were rejected at its exact budget."""
     first = refusals[0]
-    label = "LLM budget" if first.scope == "test" else "LLM run budget"
+    label = {
+        "test": "LLM budget",
+        "run": "LLM run budget",
+        "block": "LLM budget of an llm_cost.budget() block",
+    }[first.scope]
     count = len(refusals)
+    source = "" if first.scope == "block" else f" ({first.budget.source})"
     return (
-        f"{label} used up: spent {format_usd(first.spent)} of {format_usd(first.budget.amount)} "
-        f"({first.budget.source}); {count} call{'s' if count > 1 else ''} rejected before sending"
+        f"{label} used up: spent {format_usd(first.spent)} of "
+        f"{format_usd(first.budget.amount)}{source}; "
+        f"{count} call{'s' if count > 1 else ''} rejected before sending"
     )
 
 

@@ -63,6 +63,10 @@ BUDGET_MODE_HELP = (
     "'stop' (default) rejects a LiteLLM call before it is sent once its test or the run has "
     "spent its budget; 'report' only fails tests and the run after the fact."
 )
+JUNIT_HELP = (
+    "'on' (default) adds llm_cost_usd, llm_calls, llm_prompt_tokens and llm_completion_tokens "
+    "properties to each test case of --junitxml, and run totals to the suite; 'off' adds none."
+)
 PRICES_HELP = (
     "JSON file of model prices in LiteLLM's price-map format, registered before the run; "
     "a model priced there counts as priced."
@@ -116,6 +120,7 @@ class Settings:
     settle_timeout: float
     budget_mode: BudgetMode = "stop"
     prices: dict[str, dict[str, Any]] | None = None
+    junit: bool = True
     cost_md: Path | None = None
     # False with --llm-cost-md=none: nothing is appended to $GITHUB_STEP_SUMMARY.
     step_summary: bool = True
@@ -157,6 +162,15 @@ def parse_budget_mode(text: str, source: str) -> BudgetMode:
         f"invalid value {text!r} from {source}: expected 'stop' (reject calls over budget "
         "before they are sent) or 'report'"
     )
+
+
+def parse_switch(text: str, source: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise InvalidSettingError(f"invalid value {text!r} from {source}: expected 'on' or 'off'")
 
 
 def parse_price_map(text: str, source: str) -> PriceMap:
@@ -290,6 +304,7 @@ def add_options(parser: pytest.Parser) -> None:
          _argparse_type(parse_price_map, "option --llm-price-map"), PRICE_MAP_HELP),
         ("--llm-budget-mode", "stop|report",
          _argparse_type(parse_budget_mode, "option --llm-budget-mode"), BUDGET_MODE_HELP),
+        ("--llm-junit", "on|off", _argparse_type(parse_switch, "option --llm-junit"), JUNIT_HELP),
         ("--llm-prices", "PATH", _argparse_type(parse_path, "option --llm-prices"), PRICES_HELP),
         ("--llm-settle-timeout", "SECONDS",
          _argparse_type(parse_settle_timeout, "option --llm-settle-timeout"),
@@ -396,6 +411,7 @@ def load_settings(config: pytest.Config) -> Settings:
         unpriced = _resolve(config, "llm_unpriced", parse_unpriced)
         settle_timeout = _resolve(config, "llm_settle_timeout", parse_settle_timeout)
         budget_mode = _resolve(config, "llm_budget_mode", parse_budget_mode)
+        junit = _resolve(config, "llm_junit", parse_switch)
         prices_path = _resolve(config, "llm_prices", parse_path)
         prices = None
         if prices_path is not None:
@@ -417,6 +433,7 @@ def load_settings(config: pytest.Config) -> Settings:
             settle_timeout=settle_timeout[0] if settle_timeout else DEFAULT_SETTLE_TIMEOUT,
             budget_mode=budget_mode[0] if budget_mode else "stop",
             prices=prices,
+            junit=junit[0] if junit else True,
             cost_md=markdown_path if isinstance(markdown_path, Path) else None,
             step_summary=markdown_path != MARKDOWN_OFF,
             baseline=_baseline(config),

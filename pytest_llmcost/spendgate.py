@@ -18,7 +18,7 @@ from .budgets import Budget
 from .ledger import Ledger, Location
 from .money import format_usd
 
-Scope = Literal["test", "run"]
+Scope = Literal["test", "run", "block"]
 
 
 @dataclass(frozen=True)
@@ -31,24 +31,30 @@ class Refusal:
     budget: Budget
 
     @property
+    def _owner(self) -> str:
+        if self.scope == "run" or not self.nodeid:
+            return "the test run"
+        if self.scope == "block":
+            return f"an llm_cost.budget() block of {self.nodeid}"
+        return self.nodeid
+
+    @property
     def spent_text(self) -> str:
-        owner = self.nodeid if self.scope == "test" and self.nodeid else "the test run"
-        return f"{format_usd(self.spent)} spent by {owner}"
+        return f"{format_usd(self.spent)} spent by {self._owner}"
 
     @property
     def message(self) -> str:
         """Return the message of the `BudgetExceededError` that rejects the call."""
-        label = "LLM budget" if self.scope == "test" else "LLM run budget"
-        owner = self.nodeid if self.scope == "test" and self.nodeid else "the test run"
+        label = "LLM run budget" if self.scope == "run" else "LLM budget"
         return (
-            f"{label} used up: {owner} spent {format_usd(self.spent)} of "
+            f"{label} used up: {self._owner} spent {format_usd(self.spent)} of "
             f"{format_usd(self.budget.amount)} ({self.budget.source}); pytest-llmcost "
             "rejected the call before it was sent"
         )
 
     @property
     def budget_text(self) -> str:
-        what = "test budget" if self.scope == "test" else "run budget"
+        what = f"{self.scope} budget"
         return (
             f"{format_usd(self.budget.amount)} ({self.budget.source} {what}); "
             "pytest-llmcost rejected the call before it was sent"
@@ -64,6 +70,8 @@ class SpendGate:
         # The run's spend so far; under pytest-xdist, the total shared by all workers.
         self.run_spent: Callable[[], Decimal] = lambda: ledger.run_totals()[0]
         self._test: tuple[str, Budget] | None = None
+        # Open llm_cost.budget() blocks: node id, amount, and the test's spend at entry.
+        self._blocks: list[tuple[str, Decimal, Decimal]] = []
         self._refusals: dict[str | None, list[Refusal]] = {}
         self._lock = threading.Lock()
         # The first call rejected by the run budget: the run can spend nothing more.
@@ -78,19 +86,28 @@ class SpendGate:
     @property
     def active(self) -> bool:
         """True when some budget is in force, so calls must be checked."""
-        return self.run_budget is not None or self._test is not None
+        return self.run_budget is not None or self._test is not None or bool(self._blocks)
 
     def enter_test(self, nodeid: str, budget: Budget | None) -> None:
         self._test = (nodeid, budget) if budget is not None else None
 
     def leave_test(self) -> None:
         self._test = None
+        self._blocks = []
+
+    def enter_block(self, nodeid: str, amount: Decimal, spent_before: Decimal) -> None:
+        """Start enforcing the budget of an `llm_cost.budget()` block of a test."""
+        self._blocks = [*self._blocks, (nodeid, amount, spent_before)]
+
+    def leave_block(self) -> None:
+        self._blocks = self._blocks[:-1]
 
     def check(self, location: Location) -> Refusal | None:
         """Return the refusal of a call about to be sent from `location`, or `None` to allow it."""
         test = self._test
         run_budget = self.run_budget
-        if run_budget is None and test is None:
+        blocks = self._blocks
+        if run_budget is None and test is None and not blocks:
             return None
         self.wait_for_booked_costs()
 
@@ -103,6 +120,12 @@ class SpendGate:
             spent = self.ledger.test_cost(test[0])
             if spent >= test[1].amount:
                 refusal = Refusal(location.nodeid, "test", spent, test[1])
+        for nodeid, amount, spent_before in blocks:
+            if refusal is not None or location.nodeid != nodeid:
+                continue
+            spent = self.ledger.test_cost(nodeid) - spent_before
+            if spent >= amount:
+                refusal = Refusal(nodeid, "block", spent, Budget(amount, "marker"))
 
         if refusal is not None:
             with self._lock:
