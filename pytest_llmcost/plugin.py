@@ -179,6 +179,7 @@ class CostTracker:
         self._outcomes: dict[str, Outcome] = {}
         self._violations: dict[str, Violation] = {}
         self._warned_models: set[str] = set()
+        self._warned_unaccounted = False
         self._sections_added: set[str] = set()
         self._refusals_reported: set[str] = set()
         self._block_violations: dict[str, list[str]] = {}
@@ -328,17 +329,25 @@ class CostTracker:
                 for record in expired:
                     self._announce_settled(record)
                 if expired:
-                    warnings.warn(
-                        UnaccountedCallWarning(
-                            f"LiteLLM did not report the cost of {len(expired)} call(s) "
-                            f"within {timeout:g} s: they are counted as unaccounted, not as $0. "
-                            "Raise --llm-settle-timeout if the provider is slow to finish."
-                        ),
-                        stacklevel=1,
-                    )
+                    self._warn_about_unaccounted(len(expired))
         self._warn_about_faults()
-        if nodeid is not None:
-            self._warn_about_unpriced(nodeid)
+        if nodeid is not None and not self.is_worker:
+            # Workers stay quiet: the controller warns once for the whole run.
+            self._warn_about_unpriced(self.ledger.test_spend(nodeid))
+
+    def _warn_about_unaccounted(self, count: int) -> None:
+        if self.is_worker or self._warned_unaccounted:
+            return
+        self._warned_unaccounted = True
+        timeout = self.settings.settle_timeout
+        warnings.warn(
+            UnaccountedCallWarning(
+                f"LiteLLM did not report the cost of {count} call(s) within {timeout:g} s: "
+                "they are counted as unaccounted, not as $0, and the summary lists them. "
+                "Raise --llm-settle-timeout if the provider is slow to finish."
+            ),
+            stacklevel=1,
+        )
 
     def _warn_about_faults(self) -> None:
         for fault in self.accountant.take_faults():
@@ -350,8 +359,7 @@ class CostTracker:
                 stacklevel=1,
             )
 
-    def _warn_about_unpriced(self, nodeid: str) -> None:
-        spend = self.ledger.test_spend(nodeid)
+    def _warn_about_unpriced(self, spend: Spend) -> None:
         if not spend.unpriced_models:
             return
         zero_usage_models = spend.zero_usage_models
@@ -776,6 +784,13 @@ class CostTracker:
                 workeroutput[OUTSIDE_KEY] = self.ledger.snapshot().outside.to_dict()
             return
         self._write_markdown(self.build_summary())
+        if self.xdist is not None:
+            # Warnings of the workers' calls, once for the run; pytest shows warnings
+            # raised in this hook in its warnings summary.
+            run = self.build_summary().run
+            self._warn_about_unpriced(run)
+            if run.unaccounted_calls:
+                self._warn_about_unaccounted(run.unaccounted_calls)
         if self.settings.cost_json is None:
             return
         path = self.settings.cost_json

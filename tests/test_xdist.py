@@ -148,3 +148,22 @@ def test_crashed_worker_keeps_spend(llm_pytester: pytest.Pytester) -> None:
     assert crashed["outcome"] == "failed"
     # 3 * 0.00045
     assert document["totals"]["cost_usd"] == 0.00135
+
+
+def test_warnings_once_from_controller(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_unpriced="""
+        import litellm
+        import pytest
+
+        @pytest.mark.parametrize("index", range(4))
+        def test_inhouse(provider, index):
+            litellm.completion(
+                model="openai/inhouse-model", messages=[{"role": "user", "content": "hi"}]
+            )
+        """
+    )
+    result = run(llm_pytester, "-n", "2")
+    result.assert_outcomes(passed=4, warnings=1)
+    assert result.stdout.str().count("UnpricedModelWarning: LiteLLM has no price") == 1
+    assert report(llm_pytester)["totals"]["unpriced_calls"] == 4
