@@ -1,8 +1,8 @@
 """Hooks that conftest.py files and other plugins implement to extend pytest-llmcost.
 
 Under pytest-xdist, `pytest_llmcost_price_call`, `pytest_llmcost_call_settled` and
-`pytest_llmcost_test_budget` run on the worker that runs the test (the process
-that made the call); `pytest_llmcost_modify_report` runs on the controller only.
+`pytest_llmcost_test_budget` run on the worker that runs the test, which is the
+process that made the call. `pytest_llmcost_modify_report` runs on the controller only.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import litellm
+from litellm.exceptions import BudgetExceededError
 from litellm.integrations.custom_logger import CustomLogger
 
 from .accounting import Accountant
@@ -23,7 +24,7 @@ from .spendgate import SpendGate
 _EXECUTOR_POLL_INTERVAL = 0.0005
 
 
-class CostCallback(CustomLogger):  # type: ignore[misc]  # LiteLLM ships no type stubs
+class CostCallback(CustomLogger):
     """The LiteLLM callback that reports every call's start and terminal event.
 
     LiteLLM calls these methods by keyword, so their parameter names must stay
@@ -54,17 +55,18 @@ class CostCallback(CustomLogger):  # type: ignore[misc]  # LiteLLM ships no type
         """
         gate = self._gate
         if gate is None or not gate.active:
-            return None
+            return
         await drain_async_logging(self._settle_timeout)
         refusal = gate.check(self._accountant.location)
         if refusal is None:
-            return None
-        error = litellm.BudgetExceededError(
+            return
+        error = BudgetExceededError(
             current_cost=float(refusal.spent),
             max_budget=float(refusal.budget.amount),
             message=refusal.message,
         )
-        error.llmcost_refusal = True
+        # Marks the error as the plugin's own, so its failure event is not counted as a call.
+        error.llmcost_refusal = True  # type: ignore[attr-defined]
         raise error
 
     def log_success_event(
@@ -147,8 +149,8 @@ async def drain_async_logging(timeout: float) -> None:
     try:
         from litellm.responses.streaming_iterator import drain_logging_tasks
     except ImportError:
-        drain_logging_tasks = None
-    if drain_logging_tasks is not None:
+        pass  # an older LiteLLM without tracked stream logging tasks
+    else:
         await drain_logging_tasks(timeout=max(deadline - time.monotonic(), 0.001))
 
     worker = _logging_worker()
@@ -289,7 +291,10 @@ def install_gate(gate: SpendGate, accountant: Accountant, timeout: float) -> Non
     gate.saved_litellm_budget = (litellm.max_budget, litellm._current_cost)
     # Sync costs are booked on LiteLLM's logging threads just after the call returned.
     # Waiting for them never needs the event loop, so it is safe inside one too.
-    gate.wait_for_booked_costs = lambda: wait_for_logging_executor(timeout)
+    def wait_for_booked_costs() -> None:
+        wait_for_logging_executor(timeout)
+
+    gate.wait_for_booked_costs = wait_for_booked_costs
     litellm._current_cost = _SpendCheck(gate, accountant)
     litellm.max_budget = _BudgetLimit(0.0, "the pytest-llmcost budget")
 
@@ -298,7 +303,9 @@ def uninstall_gate(gate: SpendGate) -> None:
     """Put back the `litellm.max_budget` and `litellm._current_cost` that `install_gate` replaced."""
     if gate.saved_litellm_budget is None:
         return
-    litellm.max_budget, litellm._current_cost = gate.saved_litellm_budget
+    max_budget, current_cost = gate.saved_litellm_budget
+    litellm.max_budget = max_budget  # type: ignore[assignment]
+    litellm._current_cost = current_cost  # type: ignore[assignment]
     gate.saved_litellm_budget = None
 
 

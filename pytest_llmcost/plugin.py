@@ -27,13 +27,13 @@ from . import __version__, importwatch
 from .accounting import Accountant
 from .baseline import Comparison, costs_of_summary
 from .budgets import Budget, Violation, judge_run, judge_test
-from .fixture import LLMCost
 from .errors import (
     LLMCostWarning,
     PluginFaultWarning,
     UnaccountedCallWarning,
     UnpricedModelWarning,
 )
+from .fixture import LLMCost
 from .ledger import OUTSIDE, Ledger, Location
 from .money import ZERO, InvalidAmountError, format_usd, parse_usd, to_plain_text
 from .report.comparison import baseline_lines
@@ -116,7 +116,7 @@ def _restore_price_map(config: pytest.Config) -> None:
 
 @pytest.fixture
 def llm_cost(request: pytest.FixtureRequest) -> LLMCost:
-    """The running test's LLM spend so far: `.usd`, `.calls`, `.by_model`, `.budget(usd)`."""
+    """Provide the running test's LLM spend so far: `.usd`, `.calls`, `.by_model`, `.budget(usd)`."""
     tracker = request.config.stash[TRACKER_KEY]
     return LLMCost(tracker, request.node.nodeid)
 
@@ -413,7 +413,7 @@ class CostTracker:
 
     def _wrap_coroutine_test(self, item: pytest.Function) -> Callable[..., Any] | None:
         """Make an async test drain LiteLLM's logging in its own loop when it returns."""
-        original = item.obj
+        original: Callable[..., Any] = item.obj
         if not inspect.iscoroutinefunction(original) or hasattr(original, "hypothesis"):
             return None
         tracker = self
@@ -697,8 +697,8 @@ class CostTracker:
         try:
             return (yield)
         except KeyboardInterrupt as interrupt:
-            # pytest-xdist ends a run it was told to stop with an Interrupted error
-            # (exit code 2); a run stopped by its budget exits like a failed run instead.
+            # pytest-xdist ends a stopped run with an Interrupted error (exit code 2),
+            # but a run stopped by its budget must exit like a failed run instead.
             if self._stop_message is None or str(interrupt) != self._stop_message:
                 raise
             session.testsfailed = max(session.testsfailed, 1)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from .money import ZERO
 

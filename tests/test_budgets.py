@@ -37,7 +37,7 @@ def test_under(provider):
     result.stdout.fnmatch_lines(
         [
             "LLM budget exceeded: spent $0.00045 of $0.0004 (marker) in 1 call",
-            "FAILED test_suite.py::test_over - LLM budget exceeded*",
+            "OVER BUDGET test_suite.py::test_over - LLM budget exceeded*",
         ]
     )
     over = test_entry(llm_pytester, "test_over")

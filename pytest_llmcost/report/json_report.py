@@ -51,7 +51,7 @@ def _totals(spend: Spend) -> dict[str, Any]:
 
 
 def _test(test: TestSummary) -> dict[str, Any]:
-    document = {"outcome": test.outcome}
+    document: dict[str, Any] = {"outcome": test.outcome}
     document.update(_totals(test.spend))
     document.update(
         {
