@@ -54,7 +54,14 @@ from .settings import (
     resolve_price_map,
 )
 from .spend import CallRecord, Spend
-from .spendgate import Refusal, SpendGate
+from .spendgate import SpendGate
+from .verdicts import (
+    fail_report,
+    outcome_of,
+    refusal_message,
+    refused_note,
+    unpriced_message,
+)
 from .xdist_support import OUTSIDE_KEY, RUN_TOTAL_KEY, uses_xdist_workers
 
 TRACKER_KEY = pytest.StashKey["CostTracker"]()
@@ -116,7 +123,7 @@ def _restore_price_map(config: pytest.Config) -> None:
 
 @pytest.fixture
 def llm_cost(request: pytest.FixtureRequest) -> LLMCost:
-    """Provide the running test's LLM spend so far: `.usd`, `.calls`, `.by_model`, `.budget(usd)`."""
+    """Provide the running test's LLM spend so far: `.usd`, `.calls`, `.budget(usd)` and more."""
     tracker = request.config.stash[TRACKER_KEY]
     return LLMCost(tracker, request.node.nodeid)
 
@@ -386,7 +393,7 @@ class CostTracker:
             )
 
     def settle_for_reading(self, nodeid: str) -> None:
-        """Wait for the test's sync calls in flight, for the llm_cost fixture; never expires them."""
+        """Wait for the test's sync calls in flight, for the llm_cost fixture, expiring none."""
         bridge = self._bridge
         if bridge is None or _running_asyncio_loop():
             return
@@ -523,25 +530,25 @@ class CostTracker:
         with self._hook_errors_lock:
             hook_errors = self._hook_errors.pop(nodeid, [])
         if hook_errors:
-            _fail_report(report, "; ".join(hook_errors))
+            fail_report(report, "; ".join(hook_errors))
         block_violations = self._block_violations.pop(nodeid, [])
         if block_violations:
             over_budget_only = report.passed
-            _fail_report(report, "; ".join(block_violations))
+            fail_report(report, "; ".join(block_violations))
             report.llmcost_over_budget = over_budget_only  # type: ignore[attr-defined]
         if violation is not None:
             self._violations[nodeid] = violation
             if report.passed:
                 report.llmcost_over_budget = True  # type: ignore[attr-defined]
-            _fail_report(report, violation.message + _refused_note(refusals))
+            fail_report(report, violation.message + refused_note(refusals))
         elif refusals and nodeid not in self._refusals_reported:
             # A test whose call was rejected fails even if its code caught the error.
             self._refusals_reported.add(nodeid)
-            _fail_report(report, _refusal_message(refusals))
+            fail_report(report, refusal_message(refusals))
         elif self.settings.unpriced == "fail" and report.when == "call":
-            message = _unpriced_message(spend)
+            message = unpriced_message(spend)
             if message is not None:
-                _fail_report(report, message)
+                fail_report(report, message)
         self._judge_against_baseline(report, spend)
         if report.when == "call" and spend.calls:
             report.llmcost_cost = format_usd(spend.cost)  # type: ignore[attr-defined]
@@ -635,7 +642,7 @@ class CostTracker:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._receive_spend(report)
-        outcome = _outcome_of(report)
+        outcome = outcome_of(report)
         previous = self._outcomes.get(report.nodeid)
         if previous is None or _OUTCOME_RANK[outcome] > _OUTCOME_RANK[previous]:
             self._outcomes[report.nodeid] = outcome
@@ -837,7 +844,8 @@ class CostTracker:
         if self._markdown_written is not None:
             terminalreporter.write_line(f"Markdown report: {self._markdown_written}")
         if summary.run_violation is not None:
-            terminalreporter.write_line(f"FAIL {summary.run_violation.message}", red=True, bold=True)
+            message = summary.run_violation.message
+            terminalreporter.write_line(f"FAIL {message}", red=True, bold=True)
         elif self._stop_message is not None:
             terminalreporter.write_line(f"FAIL {self._stop_message}", red=True, bold=True)
         for message in self._hook_errors.get(None, []):
@@ -861,7 +869,7 @@ class CostTracker:
         message = baseline.failure_of_test(nodeid, spend.cost)
         if message is not None:
             self._baseline_failures.add(nodeid)
-            _fail_report(report, message, section="LLM baseline")
+            fail_report(report, message, section="LLM baseline")
 
     def _baseline_run_message(self) -> str | None:
         """Return the failure of a run whose total cost grew over the baseline's, or `None`."""
@@ -914,14 +922,6 @@ def _running_asyncio_loop() -> bool:
     return True
 
 
-def _fail_report(report: pytest.TestReport, message: str, section: str = "LLM budget") -> None:
-    """Turn a passed test report into a failure with a one-line reason."""
-    if report.passed:
-        report.outcome = "failed"
-        report.longrepr = message
-    elif report.failed:
-        report.sections.append((section, message))
-
 
 def _write_report_file(path: Path, text: str, what: str, append: bool) -> bool:
     """Write or append a report; a failure is a warning, so the run's outcome is unchanged."""
@@ -937,53 +937,3 @@ def _write_report_file(path: Path, text: str, what: str, append: bool) -> bool:
         )
         return False
     return True
-
-
-def _refused_note(refusals: list[Refusal]) -> str:
-    if not refusals:
-        return ""
-    count = len(refusals)
-    return f"; {count} further call{'s' if count > 1 else ''} rejected before sending"
-
-
-def _refusal_message(refusals: list[Refusal]) -> str:
-    """Return the failure line of a test whose calls were rejected at its exact budget."""
-    first = refusals[0]
-    label = {
-        "test": "LLM budget",
-        "run": "LLM run budget",
-        "block": "LLM budget of an llm_cost.budget() block",
-    }[first.scope]
-    count = len(refusals)
-    source = "" if first.scope == "block" else f" ({first.budget.source})"
-    return (
-        f"{label} used up: spent {format_usd(first.spent)} of "
-        f"{format_usd(first.budget.amount)}{source}; "
-        f"{count} call{'s' if count > 1 else ''} rejected before sending"
-    )
-
-
-def _unpriced_message(spend: Spend) -> str | None:
-    if not spend.unpriced_calls and not spend.unaccounted_calls:
-        return None
-    parts = []
-    if spend.unpriced_calls:
-        models = ", ".join(sorted(spend.unpriced_models))
-        parts.append(f"{spend.unpriced_calls} call(s) without a price ({models})")
-    if spend.unaccounted_calls:
-        parts.append(f"{spend.unaccounted_calls} call(s) whose cost LiteLLM never reported")
-    return (
-        f"LLM cost unknown: {' and '.join(parts)}; register a price with "
-        "litellm.register_model(), or run with --llm-unpriced=warn"
-    )
-
-
-def _outcome_of(report: pytest.TestReport) -> Outcome:
-    # pytest-xdist reports a test whose worker crashed with the phase "???".
-    if report.when not in ("setup", "teardown"):
-        if report.passed:
-            return "passed"
-        return "skipped" if report.skipped else "failed"
-    if report.failed:
-        return "error"
-    return "skipped" if report.skipped else "passed"
