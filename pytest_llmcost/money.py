@@ -49,12 +49,16 @@ def parse_usd(text: object, source: str) -> Decimal:
 
     stripped = text.strip()
     if not _AMOUNT_PATTERN.fullmatch(stripped):
-        hint = "write the amount without a currency sign or unit, for example 0.05"
+        hint = "expected a plain decimal number of US dollars, for example 0.05"
+        if any(character.isalpha() or character in "$€£¥" for character in stripped):
+            hint = "write the amount without a currency sign or unit, for example 0.05"
+        if stripped.startswith("+"):
+            hint = "write the amount without a sign, for example 0.05"
         if stripped.startswith("-"):
             hint = "a budget cannot be negative; use 0 to allow no spending"
-        elif stripped.lower().lstrip("+") in {"nan", "inf", "infinity"}:
+        if stripped.lower().lstrip("+") in {"nan", "inf", "infinity"}:
             hint = "the amount must be a finite number such as 0.05"
-        elif not stripped:
+        if not stripped:
             hint = "give an amount such as 0.05, or remove the setting"
         raise InvalidAmountError(f"invalid budget {text!r} from {source}: {hint}")
 
@@ -77,10 +81,14 @@ def _check_range(amount: Decimal, original: object, source: str) -> Decimal:
         )
     if amount > MAX_BUDGET:
         raise InvalidAmountError(
-            f"invalid budget {original!r} from {source}: {amount:,f} US dollars is more "
+            f"invalid budget {original!r} from {source}: {_short(amount)} US dollars is more "
             f"than the maximum of {MAX_BUDGET:,f}; write the amount in dollars, for example 0.05"
         )
     return amount
+
+
+def _short(amount: Decimal) -> str:
+    return f"{amount:,f}" if amount < Decimal(10) ** 15 else f"{amount:.3E}"
 
 
 def from_float(value: float) -> Decimal:

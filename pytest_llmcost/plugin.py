@@ -395,7 +395,18 @@ class CostTracker:
     def settle_for_reading(self, nodeid: str) -> None:
         """Wait for the test's sync calls in flight, for the llm_cost fixture, expiring none."""
         bridge = self._bridge
-        if bridge is None or _running_asyncio_loop():
+        if bridge is None:
+            return
+        if _running_asyncio_loop():
+            pending = self.ledger.pending_count(nodeid)
+            if pending:
+                warnings.warn(
+                    LLMCostWarning(
+                        f"llm_cost was read while {pending} call(s) of this async test were "
+                        "still settling, so it leaves them out: await llm_cost.settled() first"
+                    ),
+                    stacklevel=3,
+                )
             return
         timeout = self.settings.settle_timeout
         bridge.wait_for_logging_executor(timeout)
@@ -515,11 +526,21 @@ class CostTracker:
             self._attach_spend(item, report)
         if report.when == "setup":
             return report
-        if report.when == "teardown" and item.nodeid in self._violations:
-            return report
-
         nodeid = item.nodeid
         spend = self.ledger.test_spend(nodeid)
+        if report.when == "teardown" and spend.calls and self.settings.junit:
+            # junitxml reads the properties of the teardown report; pytest-xdist carries them.
+            report.user_properties.extend(
+                [
+                    ("llm_cost_usd", to_plain_text(spend.cost)),
+                    ("llm_calls", spend.calls),
+                    ("llm_prompt_tokens", spend.prompt_tokens),
+                    ("llm_completion_tokens", spend.completion_tokens),
+                ]
+            )
+        if report.when == "teardown" and nodeid in self._violations:
+            return report
+
         budget = item.stash.get(BUDGET_KEY, None)
         if spend.calls > 0 and nodeid not in self._sections_added:
             report.sections.append(("LLM cost", cost_section(spend, budget)))
@@ -552,16 +573,6 @@ class CostTracker:
         self._judge_against_baseline(report, spend)
         if report.when == "call" and spend.calls:
             report.llmcost_cost = format_usd(spend.cost)  # type: ignore[attr-defined]
-        if report.when == "teardown" and spend.calls and self.settings.junit:
-            # junitxml reads the properties of the teardown report; pytest-xdist carries them.
-            report.user_properties.extend(
-                [
-                    ("llm_cost_usd", to_plain_text(spend.cost)),
-                    ("llm_calls", spend.calls),
-                    ("llm_prompt_tokens", spend.prompt_tokens),
-                    ("llm_completion_tokens", spend.completion_tokens),
-                ]
-            )
         return report
 
     def pytest_report_teststatus(
@@ -843,6 +854,12 @@ class CostTracker:
             terminalreporter.write_line(f"JSON report: {self._json_written}")
         if self._markdown_written is not None:
             terminalreporter.write_line(f"Markdown report: {self._markdown_written}")
+        if self._session is not None and self._stop_message is not None:
+            # The run stopped with the spend known then; calls in flight on other
+            # workers may have added more, so pytest's closing line shows the final spend.
+            final = summary.run_violation.message if summary.run_violation else self._stop_message
+            if self._session.shouldfail == self._stop_message:
+                self._session.shouldfail = final
         if summary.run_violation is not None:
             message = summary.run_violation.message
             terminalreporter.write_line(f"FAIL {message}", red=True, bold=True)

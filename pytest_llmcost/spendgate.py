@@ -46,8 +46,9 @@ class Refusal:
     def message(self) -> str:
         """Return the message of the `BudgetExceededError` that rejects the call."""
         label = "LLM run budget" if self.scope == "run" else "LLM budget"
+        state = "exceeded" if self.spent > self.budget.amount else "used up"
         return (
-            f"{label} used up: {self._owner} spent {format_usd(self.spent)} of "
+            f"{label} {state}: {self._owner} spent {format_usd(self.spent)} of "
             f"{format_usd(self.budget.amount)} ({self.budget.source}); pytest-llmcost "
             "rejected the call before it was sent"
         )

@@ -73,6 +73,8 @@ def test_junit_properties(llm_pytester: pytest.Pytester, workers: str | None) ->
         "llm_completion_tokens": "500",
     }
     assert list(cases["test_free"].iter("property")) == []
+    over = {prop.get("name"): prop.get("value") for prop in cases["test_over_budget"].iter("property")}
+    assert over["llm_cost_usd"] == "0.00045"
     suite = root.find("testsuite")
     assert suite is not None
     suite_properties = {
@@ -118,6 +120,8 @@ def test_llm_cost_fixture(llm_pytester: pytest.Pytester) -> None:
         @pytest.mark.asyncio
         async def test_async_spend(provider, llm_cost):
             await litellm.acompletion(model="gpt-4o-mini", messages=MESSAGES)
+            with pytest.warns(UserWarning, match="await llm_cost.settled"):
+                llm_cost.calls
             await llm_cost.settled()
             assert llm_cost.usd == 0.00045
 

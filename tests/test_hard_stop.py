@@ -102,7 +102,7 @@ async def test_async_runaway(provider):
     result.stdout.fnmatch_lines(
         [
             "*requests sent: 3",
-            "E * litellm.exceptions.BudgetExceededError: LLM budget used up: "
+            "E * litellm.exceptions.BudgetExceededError: LLM budget exceeded: "
             "test_suite.py::test_async_runaway spent $0.00135 of $0.0010 (marker); "
             "pytest-llmcost rejected the call before it was sent",
         ]

@@ -183,3 +183,17 @@ def test_schema_rejects_mistakes(llm_pytester: pytest.Pytester) -> None:
     extended = copy.deepcopy(document)
     extended["workers"] = {"gw0": {"calls": 1}}
     assert validator.is_valid(extended)
+
+
+def test_report_file_permissions_follow_umask(pytester: pytest.Pytester) -> None:
+    import os
+    import stat
+
+    pytester.makepyfile("def test_nothing(): pass")
+    previous = os.umask(0o022)
+    try:
+        pytester.runpytest("-p", "no:cacheprovider", "--llm-cost-json=cost.json")
+    finally:
+        os.umask(previous)
+    mode = stat.S_IMODE((pytester.path / "cost.json").stat().st_mode)
+    assert mode == 0o644

@@ -7,6 +7,13 @@ import tempfile
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    # os.umask can only be read by setting it; pytest writes reports from one thread.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename.
 
@@ -17,6 +24,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp creates the file readable by its owner only; give the report the
+        # permissions of any file the user creates, so CI steps of other users can read it.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         try:
