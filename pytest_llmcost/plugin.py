@@ -241,12 +241,13 @@ class CostTracker:
             self.settings.settle_timeout,
         )
         litellm_bridge.install(callback)
+        # Set before anything else can fail, so that stop() removes what was installed.
+        self._callback = callback
+        self._bridge = litellm_bridge
         if self.settings.prices:
             self._replaced_prices = litellm_bridge.register_prices(self.settings.prices)
         if self.stops_spending:
             litellm_bridge.install_gate(self.gate, self.accountant, self.settings.settle_timeout)
-        self._callback = callback
-        self._bridge = litellm_bridge
 
     def stop(self) -> None:
         self._stopped = True
