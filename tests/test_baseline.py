@@ -77,11 +77,13 @@ def test_unchanged_run_passes(llm_pytester: pytest.Pytester) -> None:
     assert "FAIL" not in result.stdout.str()
 
 
-def test_grown_costs_fail(llm_pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_grown_costs_fail(llm_pytester: pytest.Pytester, workers: str | None) -> None:
     make_baseline(llm_pytester)
     llm_pytester.makepyfile(test_suite=AFTER)
+    args = ["-n", workers] if workers else []
     result = run(
-        llm_pytester, "--llm-baseline=base.json", "--llm-baseline-max-increase=50",
+        llm_pytester, *args, "--llm-baseline=base.json", "--llm-baseline-max-increase=50",
         "--llm-cost-md=cost.md",
     )
     result.assert_outcomes(passed=2, failed=1)

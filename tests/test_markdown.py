@@ -70,10 +70,13 @@ Prices from the bundled price map (LiteLLM {litellm}).
 """
 
 
-def test_markdown_report(llm_pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_markdown_report(llm_pytester: pytest.Pytester, workers: str | None) -> None:
     llm_pytester.makepyfile(test_suite=SUITE)
+    args = ["-n", workers] if workers else []
     result = run(
-        llm_pytester, "--llm-budget=0.05", "--llm-test-budget=0.01", "--llm-cost-md=out/cost.md"
+        llm_pytester, *args, "--llm-budget=0.05", "--llm-test-budget=0.01",
+        "--llm-cost-md=out/cost.md",
     )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["JSON report: cost.json", "Markdown report: out*cost.md"])

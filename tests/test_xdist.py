@@ -167,3 +167,11 @@ def test_warnings_once_from_controller(llm_pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=4, warnings=1)
     assert result.stdout.str().count("UnpricedModelWarning: LiteLLM has no price") == 1
     assert report(llm_pytester)["totals"]["unpriced_calls"] == 4
+
+
+def test_works_without_xdist(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(**SUITE)
+    result = run(llm_pytester, "-p", "no:xdist", "--llm-budget=1")
+    result.assert_outcomes(passed=10, failed=1)
+    assert report(llm_pytester)["totals"]["cost_usd"] == 0.0216469
+    assert "INTERNALERROR" not in result.stdout.str()
