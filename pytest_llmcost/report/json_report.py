@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..budgets import Budget
 from ..money import to_json_number
@@ -97,8 +98,8 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename.
+def write_atomically(path: Path, write: Callable[[TextIO], object]) -> None:
+    """Call `write` with a temporary file next to `path`, then rename the file to `path`.
 
     A crash mid-write leaves the previous file, never a truncated one.
     """
@@ -106,7 +107,7 @@ def write_atomically(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            write(stream)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -118,4 +119,12 @@ def write_atomically(path: Path, text: str) -> None:
 
 def write_json(path: Path, summary: RunSummary) -> None:
     document = build_document(summary)
-    write_atomically(path, json.dumps(document, indent=2) + "\n")
+
+    # json.dump streams the encoder's chunks to the file. json.dumps would first
+    # hold them all in a list, which for 100,000 calls raised the peak memory
+    # by about 240 MB (bench/report_scale.py).
+    def write(stream: TextIO) -> None:
+        json.dump(document, stream, indent=2)
+        stream.write("\n")
+
+    write_atomically(path, write)
