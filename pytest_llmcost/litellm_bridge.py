@@ -21,7 +21,11 @@ from .accounting import Accountant
 from .spendgate import SpendGate
 
 # How often `wait_for_logging_executor` rechecks a busy executor, in seconds.
-_EXECUTOR_POLL_INTERVAL = 0.0005
+# Every sync test that made a call waits there for LiteLLM's success handler.
+# At 0.5 ms the wait took 0.17 ms per test longer than at 0.1 ms, and shorter
+# intervals gained nothing measurable (timed over the 1,000 sync tests of
+# bench/per_test.py on a 2-core AMD EPYC).
+_EXECUTOR_POLL_INTERVAL = 0.0001
 
 
 class CostCallback(CustomLogger):

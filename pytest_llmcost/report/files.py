@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 
 def _current_umask() -> int:
@@ -14,16 +16,21 @@ def _current_umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename.
+def write_atomically(path: Path, content: str | Callable[[TextIO], object]) -> None:
+    """Write `content` to `path` through a temporary file and a rename.
 
-    A crash mid-write leaves the previous file, never a truncated one.
+    `content` is the text, or a function that writes it to the open file, which
+    streams a large report instead of holding it in memory. A crash mid-write
+    leaves the previous file, never a truncated one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            if isinstance(content, str):
+                stream.write(content)
+            else:
+                content(stream)
         # mkstemp creates the file readable by its owner only; give the report the
         # permissions of any file the user creates, so CI steps of other users can read it.
         os.chmod(temporary, 0o666 & ~_current_umask())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..budgets import Budget
 from ..money import to_json_number
@@ -104,7 +104,16 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
 
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
-    write_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
+    """Write a report document as indented JSON, atomically."""
+
+    # json.dump streams the encoder's chunks to the file. json.dumps would first
+    # hold them all in a list, which for 100,000 calls raised the peak memory
+    # by about 240 MB (bench/report_scale.py).
+    def write(stream: TextIO) -> None:
+        json.dump(document, stream, indent=2, default=str)
+        stream.write("\n")
+
+    write_atomically(path, write)
 
 
 def write_json(path: Path, summary: RunSummary) -> None:
