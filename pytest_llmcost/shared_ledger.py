@@ -60,6 +60,9 @@ class SharedRunTotal:
                 self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
             connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            # The file lives only as long as the run, in a temporary directory: no
+            # fsync on every commit (measured by bench/shared_ledger.py).
+            connection.execute("PRAGMA synchronous=OFF")
             self._local.connection = connection
         return connection
 
