@@ -790,8 +790,7 @@ class CostTracker:
             return False
         if session.shouldfail or session.shouldstop:
             return False
-        ran = sum(1 for outcome in self._outcomes)
-        return ran >= session.testscollected
+        return len(self._outcomes) >= session.testscollected
 
     def pytest_sessionfinish(
         self, session: pytest.Session, exitstatus: int | pytest.ExitCode
@@ -861,8 +860,8 @@ class CostTracker:
         if self._markdown_written is not None:
             terminalreporter.write_line(f"Markdown report: {self._markdown_written}")
         if self._session is not None and self._stop_message is not None:
-            # The run stopped with the spend known then; calls in flight on other
-            # workers may have added more, so pytest's closing line shows the final spend.
+            # Calls in flight on other workers may have spent more after the run stopped.
+            # pytest's closing line then shows the final spend, as the FAIL line does.
             final = summary.run_violation.message if summary.run_violation else self._stop_message
             if self._session.shouldfail == self._stop_message:
                 self._session.shouldfail = final

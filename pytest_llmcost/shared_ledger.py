@@ -1,4 +1,4 @@
-"""The run's total spend shared by pytest-xdist workers, so one run budget holds across them.
+"""The run's total spend shared by pytest-xdist workers, so that one run budget applies to all.
 
 The controller creates an SQLite database in WAL mode in a temporary directory
 and passes its path to the workers. Each worker adds every settled call's cost

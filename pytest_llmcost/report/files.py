@@ -31,8 +31,8 @@ def write_atomically(path: Path, content: str | Callable[[TextIO], object]) -> N
                 stream.write(content)
             else:
                 content(stream)
-        # mkstemp creates the file readable by its owner only; give the report the
-        # permissions of any file the user creates, so CI steps of other users can read it.
+        # mkstemp creates the file readable by its owner only. The report gets the
+        # permissions of any new file of the user, so CI steps of other users can read it.
         os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
