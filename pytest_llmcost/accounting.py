@@ -65,7 +65,7 @@ class Accountant:
                 litellm_call_id=call_id if isinstance(call_id, str) else None,
             )
         except Exception as error:  # a fault here must never reach LiteLLM's caller
-            self._record_fault("log_pre_api_call", error)
+            self.record_fault("log_pre_api_call", error)
 
     def call_ended(
         self,
@@ -93,7 +93,7 @@ class Accountant:
 
             record = read_call(kwargs, response_obj, status, location)
         except Exception as error:
-            self._record_fault(hook, error)
+            self.record_fault(hook, error)
             self._book_unreadable(kwargs, location)
             return
 
@@ -126,13 +126,14 @@ class Accountant:
             if self.on_settled is not None:
                 self.on_settled(record)
         except Exception as error:  # the payload is not even a usable mapping
-            self._record_fault("recording an unreadable event", error)
+            self.record_fault("recording an unreadable event", error)
             self.ledger.record_unaccounted(
                 CallRecord(location.nodeid, location.phase, "unknown", "unknown", False,
                            "unaccounted", None, 0, 0)
             )
 
-    def _record_fault(self, where: str, error: Exception) -> None:
+    def record_fault(self, where: str, error: Exception) -> None:
+        """Keep an exception the plugin caught, for one warning per place it happened."""
         text = f"{type(error).__name__}: {error}"
         with self._faults_lock:
             fault = self.faults.get(where)

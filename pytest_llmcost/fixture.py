@@ -34,6 +34,17 @@ class LLMCost:
         await self._tracker.settle_in_loop(self._nodeid)
 
     @property
+    def proxy_headers(self) -> dict[str, str]:
+        """The header that tags a LiteLLM proxy request with this test, for --llm-proxy-log.
+
+        Pass it as `extra_headers=` of a call, or as `default_headers=` of an
+        OpenAI client that talks to the proxy.
+        """
+        from .proxy_log import TEST_HEADER
+
+        return {TEST_HEADER: self._nodeid}
+
+    @property
     def usd(self) -> float:
         """Cost so far in US dollars, as the float nearest to the exact total."""
         return float(self._spend().cost)

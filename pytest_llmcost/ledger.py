@@ -37,6 +37,7 @@ class _PendingCall(NamedTuple):
     call_type: str
     stream: bool
     litellm_call_id: str | None
+    via_proxy: bool
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,16 @@ class Ledger:
         call_type: str,
         stream: bool,
         litellm_call_id: str | None,
+        via_proxy: bool = False,
     ) -> None:
         """Record that a call began at `location`; its cost is booked by `settle`."""
         with self._condition:
             if key in self._pending or key in self._settled:
                 # LiteLLM's own retries run the pre-call hook again with the same kwargs.
                 return
-            self._pending[key] = _PendingCall(location, model, call_type, stream, litellm_call_id)
+            self._pending[key] = _PendingCall(
+                location, model, call_type, stream, litellm_call_id, via_proxy
+            )
             self._pending_per_test[location.nodeid] += 1
 
     def location_of(self, key: int) -> Location | None:
@@ -179,6 +183,7 @@ class Ledger:
                     prompt_tokens=0,
                     completion_tokens=0,
                     litellm_call_id=pending.litellm_call_id,
+                    via_proxy=pending.via_proxy,
                 )
                 self._expired[key] = placeholder
                 self._book(placeholder)

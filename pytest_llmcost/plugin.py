@@ -206,6 +206,10 @@ class CostTracker:
         self._stop_message: str | None = None
         self._markdown_written: str | None = None
         self._baseline_failures: set[str] = set()
+        # Reads the cost log of a LiteLLM proxy the tests call (--llm-proxy-log).
+        self.proxy_follower: Any = None
+        self._started_tests: set[str] = set()
+        self._saved_proxy_variable: str | None = None
 
     # -- LiteLLM ------------------------------------------------------------------
 
@@ -215,7 +219,39 @@ class CostTracker:
 
             self.xdist = XdistController()
             self.config.pluginmanager.register(self.xdist, "llmcost-xdist")
+        if self.settings.proxy_log is not None:
+            self._follow_proxy_log(self.settings.proxy_log)
         self._cancel_watch = importwatch.on_litellm_import(self._activate)
+
+    def _follow_proxy_log(self, path: Path) -> None:
+        from .proxy_follower import ProxyFollower
+        from .proxy_log import LOG_VARIABLE
+
+        owner: Callable[[str], bool | None]
+        if self.is_worker:
+            owner = self._started_tests.__contains__
+        elif self.xdist is not None:
+            # The controller books, at the end, what no worker's test claimed.
+            def owner(test_id: str) -> bool | None:
+                return False if test_id in self._outcomes else None
+        else:
+            def owner(test_id: str) -> bool | None:
+                return True if test_id in self._budgets else None
+
+        self.proxy_follower = ProxyFollower(
+            path,
+            self.ledger,
+            owner,
+            untagged=not self.is_worker,
+            on_record=self._price_with_hook,
+            on_settled=self._announce_settled,
+            on_fault=self.accountant.record_fault,
+        )
+        if self.xdist is None:
+            self.proxy_follower.start()
+        # A proxy that the tests start inherits the path of the log to write.
+        self._saved_proxy_variable = os.environ.get(LOG_VARIABLE)
+        os.environ[LOG_VARIABLE] = str(path)
 
     def _activate(self) -> None:
         """Register the callback; runs when the code under test imports LiteLLM."""
@@ -253,6 +289,15 @@ class CostTracker:
 
     def stop(self) -> None:
         self._stopped = True
+        if self.proxy_follower is not None:
+            from .proxy_log import LOG_VARIABLE
+
+            self.proxy_follower.stop()
+            self.proxy_follower = None
+            if self._saved_proxy_variable is None:
+                os.environ.pop(LOG_VARIABLE, None)
+            else:
+                os.environ[LOG_VARIABLE] = self._saved_proxy_variable
         if self.xdist is not None:
             self.config.pluginmanager.unregister(self.xdist)
             self.xdist.close()
@@ -328,12 +373,16 @@ class CostTracker:
     def _settle(self, nodeid: str | None) -> None:
         """Wait until the calls made by `nodeid` have settled, then warn about what did not."""
         bridge = self._bridge
-        if bridge is not None:
+        follower = self.proxy_follower
+        if bridge is not None or follower is not None:
             timeout = self.settings.settle_timeout
-            bridge.wait_for_logging_executor(timeout)
-            if self.ledger.pending_count(nodeid) > 0:
-                # Async events of a loop that already closed wait in LiteLLM's queue.
-                bridge.flush_async_logging(timeout)
+            if follower is not None:
+                follower.poll()
+            if bridge is not None:
+                bridge.wait_for_logging_executor(timeout)
+                if self.ledger.pending_count(nodeid) > 0:
+                    # Async events of a loop that already closed wait in LiteLLM's queue.
+                    bridge.flush_async_logging(timeout)
             if not self.ledger.wait_settled(nodeid, timeout):
                 expired = self.ledger.expire(nodeid)
                 for record in expired:
@@ -398,7 +447,9 @@ class CostTracker:
     def settle_for_reading(self, nodeid: str) -> None:
         """Wait for the test's sync calls in flight, for the llm_cost fixture, expiring none."""
         bridge = self._bridge
-        if bridge is None:
+        if self.proxy_follower is not None:
+            self.proxy_follower.poll()
+        elif bridge is None:
             return
         if _running_asyncio_loop():
             pending = self.ledger.pending_count(nodeid)
@@ -412,7 +463,8 @@ class CostTracker:
                 )
             return
         timeout = self.settings.settle_timeout
-        bridge.wait_for_logging_executor(timeout)
+        if bridge is not None:
+            bridge.wait_for_logging_executor(timeout)
         self.ledger.wait_settled(nodeid, timeout)
 
     async def settle_in_loop(self, nodeid: str) -> None:
@@ -424,11 +476,12 @@ class CostTracker:
     async def _settle_in_loop(self, nodeid: str) -> None:
         """Drain LiteLLM's async logging in the test's own loop, before the loop closes."""
         bridge = self._bridge
-        if bridge is None:
+        if bridge is None and self.proxy_follower is None:
             return
         timeout = self.settings.settle_timeout
         deadline = time.monotonic() + timeout
-        await bridge.drain_async_logging(timeout)
+        if bridge is not None:
+            await bridge.drain_async_logging(timeout)
         while self.ledger.pending_count(nodeid) > 0 and time.monotonic() < deadline:
             await asyncio.sleep(_LOOP_POLL_INTERVAL)
 
@@ -489,7 +542,11 @@ class CostTracker:
     # -- running tests --------------------------------------------------------------
 
     def _phase(self, item: pytest.Item, phase: Any) -> Generator[None, Any, Any]:
-        self.accountant.location = Location(item.nodeid, phase)
+        location = Location(item.nodeid, phase)
+        self.accountant.location = location
+        if self.proxy_follower is not None:
+            self._started_tests.add(item.nodeid)
+            self.proxy_follower.timeline.enter(location)
         try:
             return (yield)
         finally:
@@ -518,6 +575,8 @@ class CostTracker:
             return (yield from self._phase(item, "teardown"))
         finally:
             self.accountant.location = OUTSIDE
+            if self.proxy_follower is not None:
+                self.proxy_follower.timeline.enter(OUTSIDE)
             self.gate.leave_test()
 
     @pytest.hookimpl(wrapper=True)
@@ -541,6 +600,8 @@ class CostTracker:
                     ("llm_completion_tokens", spend.completion_tokens),
                 ]
             )
+            if spend.proxy_calls:
+                report.user_properties.append(("llm_proxy_calls", spend.proxy_calls))
         if report.when == "teardown" and nodeid in self._violations:
             return report
 
@@ -796,6 +857,9 @@ class CostTracker:
         self, session: pytest.Session, exitstatus: int | pytest.ExitCode
     ) -> None:
         self._complete = self._run_complete(session, exitstatus)
+        if self.proxy_follower is not None and self.xdist is not None:
+            # Untagged calls, and calls of no test of this run, go outside tests.
+            self.proxy_follower.poll()
         self._settle(None)
         if self.is_worker:
             # pytest-xdist sends workeroutput to the controller after this hook.

@@ -97,6 +97,11 @@ BASELINE_MISSING_HELP = (
     "error, 'ok' runs without a comparison, as on the first run of a branch."
 )
 
+PROXY_LOG_HELP = (
+    "Cost log of a LiteLLM proxy that the tests call, written by the proxy callback "
+    "pytest_llmcost.proxy.cost_logger: its calls are charged to the tests that made them."
+)
+
 # --llm-cost-md=none: no Markdown file and no GitHub job summary.
 MARKDOWN_OFF = "none"
 
@@ -126,6 +131,8 @@ class Settings:
     # False with --llm-cost-md=none: nothing is appended to $GITHUB_STEP_SUMMARY.
     step_summary: bool = True
     baseline: Baseline | None = None
+    # The cost log of a LiteLLM proxy that the tests call (--llm-proxy-log).
+    proxy_log: Path | None = None
 
 
 class InvalidSettingError(ValueError):
@@ -234,6 +241,28 @@ def check_writable(path: Path, source: str) -> None:
         ) from None
 
 
+def check_proxy_log(path: Path, source: str) -> Path:
+    """Return the proxy's cost log as an absolute path; its directory is created if missing.
+
+    The file itself may not exist yet: the proxy creates it with its first call.
+    """
+    path = path.resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        if path.exists():
+            with open(path, "rb"):
+                pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InvalidSettingError(
+            f"cannot read the proxy cost log {str(path)!r} from {source}: {reason}; "
+            "pass the file that LLMCOST_PROXY_LOG names for the proxy"
+        ) from None
+    return path
+
+
 def parse_path(text: str, source: str) -> Path:
     if not text.strip():
         raise InvalidSettingError(
@@ -322,6 +351,8 @@ def add_options(parser: pytest.Parser) -> None:
         ("--llm-baseline-missing", "error|ok",
          _argparse_type(parse_missing_baseline, "option --llm-baseline-missing"),
          BASELINE_MISSING_HELP),
+        ("--llm-proxy-log", "PATH", _argparse_type(parse_path, "option --llm-proxy-log"),
+         PROXY_LOG_HELP),
     ]
     group = parser.getgroup("llmcost", "LLM cost and budgets (pytest-llmcost)")
     for option, metavar, convert, help_text in options:
@@ -424,6 +455,11 @@ def load_settings(config: pytest.Config) -> Settings:
                 raise InvalidSettingError(str(error)) from None
         cost_md = _resolve(config, "llm_cost_md", parse_markdown_path)
         markdown_path = cost_md[0] if cost_md else None
+        proxy_log = _resolve(config, "llm_proxy_log", parse_path)
+        if proxy_log is not None:
+            proxy_log = (check_proxy_log(proxy_log[0], _source_name("llm_proxy_log",
+                                                                      proxy_log[1])),
+                         proxy_log[1])
         return Settings(
             run_budget=_budget(config, "llm_budget"),
             test_budget=_budget(config, "llm_test_budget"),
@@ -438,6 +474,7 @@ def load_settings(config: pytest.Config) -> Settings:
             cost_md=markdown_path if isinstance(markdown_path, Path) else None,
             step_summary=markdown_path != MARKDOWN_OFF,
             baseline=_baseline(config),
+            proxy_log=proxy_log[0] if proxy_log else None,
         )
     except InvalidSettingError as error:
         raise pytest.UsageError(str(error)) from None

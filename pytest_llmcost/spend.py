@@ -35,6 +35,8 @@ class CallRecord:
     zero_usage: bool = False
     # Where the cost came from: "litellm", or "hook" for pytest_llmcost_price_call.
     price_source: str | None = None
+    # Reported by a LiteLLM proxy's cost log (--llm-proxy-log), not by an in-process call.
+    via_proxy: bool = False
 
     @property
     def unpriced(self) -> bool:
@@ -73,6 +75,7 @@ class Spend:
     unpriced_models: dict[str, int] = field(default_factory=dict)
     zero_usage_models: dict[str, int] = field(default_factory=dict)
     hook_priced_calls: int = 0
+    proxy_calls: int = 0
 
     @property
     def zero_usage_calls(self) -> int:
@@ -98,6 +101,8 @@ class Spend:
             self.cache_hits += 1
         if record.price_source == "hook":
             self.hook_priced_calls += 1
+        if record.via_proxy:
+            self.proxy_calls += 1
         if record.zero_usage:
             self.zero_usage_models[record.model] = self.zero_usage_models.get(record.model, 0) + 1
 
@@ -114,6 +119,8 @@ class Spend:
         """Undo `add` for an unaccounted placeholder whose real event arrived late."""
         self.calls -= 1
         self.unaccounted_calls -= 1
+        if record.via_proxy:
+            self.proxy_calls -= 1
         model = self.models[record.model]
         model.calls -= 1
         if model.calls == 0 and model.cost == ZERO:
@@ -129,6 +136,7 @@ class Spend:
         self.cache_hits += other.cache_hits
         self.refused_calls += other.refused_calls
         self.hook_priced_calls += other.hook_priced_calls
+        self.proxy_calls += other.proxy_calls
         for name, count in other.zero_usage_models.items():
             self.zero_usage_models[name] = self.zero_usage_models.get(name, 0) + count
         self.prompt_tokens += other.prompt_tokens
@@ -169,7 +177,8 @@ class Spend:
             "cost": str(self.cost),
             "counts": [self.calls, self.failed_calls, self.unpriced_calls,
                        self.unaccounted_calls, self.cache_hits, self.refused_calls,
-                       self.prompt_tokens, self.completion_tokens, self.hook_priced_calls],
+                       self.prompt_tokens, self.completion_tokens, self.hook_priced_calls,
+                       self.proxy_calls],
             "models": {
                 name: [model.calls, str(model.cost), model.prompt_tokens, model.completion_tokens]
                 for name, model in self.models.items()
@@ -185,7 +194,7 @@ class Spend:
         spend = cls(cost=Decimal(data["cost"]))
         (spend.calls, spend.failed_calls, spend.unpriced_calls, spend.unaccounted_calls,
          spend.cache_hits, spend.refused_calls, spend.prompt_tokens,
-         spend.completion_tokens, spend.hook_priced_calls) = (
+         spend.completion_tokens, spend.hook_priced_calls, spend.proxy_calls) = (
             int(count) for count in data["counts"]
         )
         for name, (calls, cost, prompt_tokens, completion_tokens) in data["models"].items():

@@ -178,7 +178,7 @@ def test_run_totals_sum_tests(llm_pytester: pytest.Pytester) -> None:
     assert "test_suite.py::test_no_call" not in document["tests"]
     assert document["outside_tests"] == {
         "cost_usd": 0.0, "calls": 0, "failed_calls": 0, "unpriced_calls": 0,
-        "unaccounted_calls": 0, "refused_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+        "unaccounted_calls": 0, "refused_calls": 0, "proxy_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
             "models": {},
     }
 

@@ -53,7 +53,7 @@ def test_json_document(llm_pytester: pytest.Pytester) -> None:
         "budgets": {"run_usd": 0.05, "run_source": "cli", "test_usd": None, "test_source": None},
         "totals": {
             "cost_usd": 0.0034, "calls": 3, "failed_calls": 0, "unpriced_calls": 0,
-            "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0,
+            "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0, "proxy_calls": 0,
             "prompt_tokens": 4000, "completion_tokens": 1100,
         },
         "run_over_budget": False,
@@ -69,14 +69,14 @@ def test_json_document(llm_pytester: pytest.Pytester) -> None:
         "tests": {
             "test_suite.py::test_budget_only": {
                 "outcome": "passed", "cost_usd": 0.0, "calls": 0, "failed_calls": 0,
-                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0, "proxy_calls": 0,
                 "prompt_tokens": 0, "completion_tokens": 0,
                 "budget_usd": 0.5, "budget_source": "marker", "over_budget": False,
                 "phases": {}, "models": {},
             },
             "test_suite.py::test_chat": {
                 "outcome": "failed", "cost_usd": 0.00295, "calls": 2, "failed_calls": 0,
-                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0, "proxy_calls": 0,
                 "prompt_tokens": 3000, "completion_tokens": 600,
                 "budget_usd": 0.001, "budget_source": "marker", "over_budget": True,
                 "phases": {"call": 0.00295},
@@ -93,7 +93,7 @@ def test_json_document(llm_pytester: pytest.Pytester) -> None:
             },
             "test_suite.py::test_skipped": {
                 "outcome": "skipped", "cost_usd": 0.00045, "calls": 1, "failed_calls": 0,
-                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0,
+                "unpriced_calls": 0, "unaccounted_calls": 0, "cache_hits": 0, "refused_calls": 0, "zero_usage_calls": 0, "hook_priced_calls": 0, "proxy_calls": 0,
                 "prompt_tokens": 1000, "completion_tokens": 500,
                 "budget_usd": None, "budget_source": None, "over_budget": False,
                 "phases": {"call": 0.00045},
@@ -107,7 +107,7 @@ def test_json_document(llm_pytester: pytest.Pytester) -> None:
         },
         "outside_tests": {
             "cost_usd": 0.0, "calls": 0, "failed_calls": 0, "unpriced_calls": 0,
-            "unaccounted_calls": 0, "refused_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+            "unaccounted_calls": 0, "refused_calls": 0, "proxy_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
             "models": {},
         },
     }

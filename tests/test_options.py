@@ -74,6 +74,7 @@ def test_bad_budget_ini(pytester: pytest.Pytester, key: str, value: str, hint: s
         ("--llm-baseline-min-usd", "$0.01", "expected an amount of US dollars that is zero or"),
         ("--llm-baseline-min-usd", "nan", "expected an amount of US dollars that is zero or"),
         ("--llm-baseline-missing", "maybe", "expected 'error' or 'ok'"),
+        ("--llm-proxy-log", "", "expected a file path"),
     ],
 )
 def test_bad_option_values(
@@ -296,3 +297,14 @@ def test_settle_timeout_option(llm_pytester: pytest.Pytester) -> None:
     result = run(llm_pytester, "--llm-settle-timeout=2")
     result.assert_outcomes(passed=1)
     assert test_entry(llm_pytester, "test_one")["cost_usd"] == 0.00045
+
+
+def test_proxy_log_that_is_a_directory(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    pytester.mkdir("logs")
+    result = pytester.runpytest(*BASE_ARGS, "--llm-proxy-log=logs")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: cannot read the proxy cost log '*logs' from option --llm-proxy-log: is a "
+        "directory; pass the file that LLMCOST_PROXY_LOG names for the proxy",
+    ])

@@ -13,16 +13,26 @@ then, and the run needs OPENAI_API_KEY and ANTHROPIC_API_KEY and spends money.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import math
 import os
 import re
+import secrets
+import shutil
 import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,7 +45,8 @@ import respx
 # LiteLLM, and it keeps any value the user set.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from support_assistant import AssistantConfig, FaqEntry, FaqIndex  # noqa: E402
+import openai  # noqa: E402
+from support_assistant import AssistantConfig, FaqEntry, FaqIndex, gateway_client  # noqa: E402
 
 LIVE_VARIABLE = "LLMCOST_EXAMPLE_LIVE"
 LIVE = os.environ.get(LIVE_VARIABLE) == "1"
@@ -442,3 +453,163 @@ def faq_index(provider_mock: ProviderMock, config: AssistantConfig) -> FaqIndex:
     """Build the FAQ index. Its embedding call counts toward the setup phase of the test."""
     provider_mock.queue_openai_embedding(prompt_tokens=FAQ_EMBEDDING_TOKENS)
     return FaqIndex.build(FAQ_ENTRIES, config)
+
+
+# -- the team's LiteLLM proxy ----------------------------------------------------
+#
+# `support_assistant.gateway` calls a LiteLLM proxy with the OpenAI SDK. The
+# `llm_gateway` fixture starts a real proxy for the session, with the cost
+# callback of pytest-llmcost (pytest.ini sets llm_proxy_log, and the plugin
+# passes that path to the proxy in LLMCOST_PROXY_LOG). In mocked mode the
+# proxy's model points at `GatewayProvider`, an OpenAI-compatible server on
+# 127.0.0.1 that answers from a queue, like `provider_mock`.
+
+GATEWAY_CONFIG = """
+model_list:
+  - model_name: support-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: os.environ/OPENAI_API_KEY
+{api_base}
+litellm_settings:
+  callbacks: pytest_llmcost.proxy.cost_logger
+  num_retries: 0
+"""
+
+# What `litellm --config` imports at start; `pip install -e '.[test,proxy]'` installs it.
+PROXY_MODULES = (
+    "apscheduler", "backoff", "cryptography", "expression", "fastapi", "fastapi_sso", "mcp",
+    "orjson", "jwt", "multipart", "yaml", "redis", "semver", "soundfile", "starlette",
+    "uvicorn", "websockets",
+)
+
+
+class GatewayProvider:
+    """OpenAI chat completions on 127.0.0.1, answered from a queue, for the proxy to call."""
+
+    def __init__(self) -> None:
+        self.replies: deque[QueuedReply] = deque()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                response = provider.answer(body)
+                self.send_response(response.status_code)
+                self.send_header("content-type", response.headers["content-type"])
+                self.send_header("content-length", str(len(response.content)))
+                self.end_headers()
+                self.wfile.write(response.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port: int = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, body: dict[str, Any]) -> httpx.Response:
+        if not self.replies:
+            return openai_error("no gateway reply queued: call llm_gateway.queue_chat() first")
+        reply = self.replies.popleft()
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return openai_chat_stream(body["model"], reply, include_usage)
+        return openai_chat_completion(body["model"], reply)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Gateway:
+    """A running LiteLLM proxy: its OpenAI-compatible URL, master key and mocked provider."""
+
+    url: str
+    key: str
+    provider: GatewayProvider | None
+
+    def queue_chat(self, text: str, *, prompt_tokens: int, completion_tokens: int) -> None:
+        """Queue the provider's response to the proxy's next call (nothing in live mode)."""
+        if self.provider is not None:
+            self.provider.replies.append(QueuedReply(text, prompt_tokens, completion_tokens))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, output: Path) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.25)
+    process.kill()
+    process.wait()
+    tail = output.read_text(encoding="utf-8", errors="replace")[-2000:]
+    raise RuntimeError(f"the LiteLLM proxy did not start:\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def llm_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """Start `litellm --config` on 127.0.0.1 for the session; skip if it is not installed."""
+    missing = [name for name in PROXY_MODULES if importlib.util.find_spec(name) is None]
+    executable = shutil.which("litellm", path=os.path.dirname(sys.executable))
+    if missing or executable is None:
+        pytest.skip("the LiteLLM proxy is not installed (missing: "
+                    f"{', '.join(missing) or 'the litellm command'}): "
+                    "pip install -e '.[test,proxy]' to run the gateway tests")
+    directory = tmp_path_factory.mktemp("gateway")
+    provider = None if LIVE else GatewayProvider()
+    api_base = "" if provider is None else (
+        f"      api_base: http://127.0.0.1:{provider.port}/v1"
+    )
+    config = directory / "proxy_config.yaml"
+    config.write_text(GATEWAY_CONFIG.format(api_base=api_base), encoding="utf-8")
+    port = _free_port()
+    # The proxy refuses weak master keys such as sk-1234.
+    key = "sk-" + secrets.token_urlsafe(32)
+    environment = dict(os.environ, LITELLM_MASTER_KEY=key, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    if provider is not None:
+        environment["OPENAI_API_KEY"] = "mock-openai-api-key"
+    output = directory / "proxy-output.txt"
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            [executable, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=directory, env=environment, stdout=sink, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(process, f"http://127.0.0.1:{port}/health/liveliness", output)
+        yield Gateway(f"http://127.0.0.1:{port}/v1", key, provider)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+        if provider is not None:
+            provider.close()
+
+
+@pytest.fixture
+def gateway(llm_gateway: Gateway, request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
+    """The application's client for the proxy, tagging each request with the test's id.
+
+    The `x-llmcost-test` header in `llm_cost.proxy_headers` tells pytest-llmcost
+    which test a proxy call belongs to, even when calls overlap or settle late.
+    """
+    headers = {}
+    if request.config.pluginmanager.hasplugin("llmcost"):
+        headers = request.getfixturevalue("llm_cost").proxy_headers
+    yield gateway_client(llm_gateway.url, llm_gateway.key, headers)
+    provider = llm_gateway.provider
+    if provider is not None and provider.replies:
+        unused = len(provider.replies)
+        provider.replies.clear()
+        pytest.fail(f"{unused} queued gateway reply(ies) never requested")

@@ -45,6 +45,7 @@ def _totals(spend: Spend) -> dict[str, Any]:
         "refused_calls": spend.refused_calls,
         "zero_usage_calls": spend.zero_usage_calls,
         "hook_priced_calls": spend.hook_priced_calls,
+        "proxy_calls": spend.proxy_calls,
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
     }
@@ -96,6 +97,7 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
             "unpriced_calls": summary.outside.unpriced_calls,
             "unaccounted_calls": summary.outside.unaccounted_calls,
             "refused_calls": summary.outside.refused_calls,
+            "proxy_calls": summary.outside.proxy_calls,
             "prompt_tokens": summary.outside.prompt_tokens,
             "completion_tokens": summary.outside.completion_tokens,
             "models": _models(summary.outside.models),

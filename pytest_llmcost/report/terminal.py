@@ -35,6 +35,8 @@ def describe_spend(spend: Spend) -> str:
         notes.append(f"{spend.unaccounted_calls:,} unaccounted")
     if spend.cache_hits:
         notes.append(f"{spend.cache_hits:,} cache hits")
+    if spend.proxy_calls:
+        notes.append(f"{spend.proxy_calls:,} via LiteLLM proxy")
     if spend.refused_calls:
         notes.append(f"{spend.refused_calls:,} more rejected before sending")
     detail = f" ({', '.join(notes)})" if notes else ""
