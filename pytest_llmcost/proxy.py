@@ -83,7 +83,7 @@ def _raw_cost(kwargs: Mapping[str, Any]) -> float | None:
 
 
 class ProxyCostLogger(CustomLogger):
-    """Appends one line per settled call, and one per started tagged request, to the cost log."""
+    """Appends one line per settled call to the cost log, and one per started request beside it."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,9 +105,8 @@ class ProxyCostLogger(CustomLogger):
 
     def _started(self, kwargs: Mapping[str, Any]) -> None:
         try:
-            test = _test_tag(kwargs)
             call_id = kwargs.get("litellm_call_id")
-            if test is None or not isinstance(call_id, str):
+            if not isinstance(call_id, str):
                 return
             if not self._first_time(call_id, "started"):
                 return  # a retry of the same request
@@ -116,7 +115,7 @@ class ProxyCostLogger(CustomLogger):
                 "call_id": call_id,
                 "model": read_model(kwargs),
                 "stream": kwargs.get("stream") is True,
-                "test": test,
+                "test": _test_tag(kwargs),
             }
             append_line(started_path(log_path()), entry)
         except Exception:

@@ -90,7 +90,8 @@ class ProxyFollower:
         self._started_reader = LineReader(started_path(path))
         # Ledger keys of proxy calls are negative, apart from those of in-process calls.
         self._keys = itertools.count(-1, -1)
-        self._started: dict[str, int] = {}
+        # Ledger key and place of each started request, by LiteLLM call id.
+        self._started: dict[str, tuple[int, Location]] = {}
         self._seen: set[tuple[str, str]] = set()
         self._read_lock = threading.Lock()
         self._stop = threading.Event()
@@ -131,11 +132,13 @@ class ProxyFollower:
         except InvalidLineError as error:
             self._on_fault(f"a line of {started_path(self.path)}", error)
             return
-        if line.call_id in self._started or not self._owner(line.test):
+        if line.call_id in self._started:
+            return  # a retry of the same request
+        location = self._place(line.test, line.time)
+        if location is None:
             return
         key = next(self._keys)
-        self._started[line.call_id] = key
-        location = Location(line.test, self.timeline.phase_of(line.test, line.time))
+        self._started[line.call_id] = (key, location)
         self._ledger.start(key, location, line.model, "proxy", line.stream, line.call_id,
                            via_proxy=True)
 
@@ -152,22 +155,30 @@ class ProxyFollower:
             if seen in self._seen:
                 return
             self._seen.add(seen)
-        location = self._location_of(line)
-        if location is None:
-            return
-        key = self._started.pop(line.call_id, None) if line.call_id is not None else None
-        if key is None:
-            key = next(self._keys)
+        started = self._started.pop(line.call_id, None) if line.call_id is not None else None
+        if started is not None:
+            # Booked where the request started, which is where the ledger waits for it.
+            key, location = started
+        else:
+            place = self._place(line.test, line.time)
+            if place is None:
+                return
+            key, location = next(self._keys), place
         self._book(key, _record(line, location))
 
-    def _location_of(self, line: SettledLine) -> Location | None:
-        """Return where the line's call belongs, or `None` if another process books it."""
-        if line.test is not None:
-            owner = self._owner(line.test)
+    def _place(self, test: str | None, moment: float) -> Location | None:
+        """Return where a call belongs, or `None` if another process books it.
+
+        A tagged call belongs to its test, an untagged one to the test that
+        was running at `moment`: when the proxy started the request, or, with
+        no record of its start, when the proxy settled it.
+        """
+        if test is not None:
+            owner = self._owner(test)
             if owner:
-                return Location(line.test, self.timeline.phase_of(line.test, line.time))
+                return Location(test, self.timeline.phase_of(test, moment))
             return OUTSIDE if owner is None and self._untagged else None
-        return self.timeline.location_at(line.time) if self._untagged else None
+        return self.timeline.location_at(moment) if self._untagged else None
 
     def _book(self, key: int, record: CallRecord) -> None:
         if record.cost_usd is None and record.status != "unaccounted":

@@ -1,9 +1,9 @@
 """The cost log a LiteLLM proxy writes for pytest-llmcost, and reading it back.
 
 The proxy's callback (`pytest_llmcost.proxy`) appends one JSON object per line
-to the cost log for every call it settles, and one line per tagged request it
-starts to a second file beside it (`started_path`). The second file tells
-the test side which of a test's requests are still in flight. Both sides use this
+to the cost log for every call it settles, and one line per request it starts
+to a second file beside it (`started_path`). The second file tells the test
+side which requests are still in flight, and when each one started. Both sides use this
 module; it imports neither pytest nor LiteLLM.
 
 A settled line holds numbers and names only::
@@ -104,13 +104,13 @@ class SettledLine:
 
 @dataclass(frozen=True, slots=True)
 class StartedLine:
-    """A tagged request the proxy started, as read back from the file of started requests."""
+    """A request the proxy started, as read back from the file of started requests."""
 
     time: float
     call_id: str
     model: str
     stream: bool
-    test: str
+    test: str | None
 
 
 def _text(entry: Mapping[str, Any], key: str, optional: bool = False) -> str | None:
@@ -190,8 +190,9 @@ def parse_settled(text: str) -> SettledLine:
 def parse_started(text: str) -> StartedLine:
     """Read one line of the file of started requests; raises InvalidLineError."""
     entry = _mapping(text)
-    call_id, model, test = (_text(entry, key) for key in ("call_id", "model", "test"))
-    assert call_id is not None and model is not None and test is not None
+    call_id, model = (_text(entry, key) for key in ("call_id", "model"))
+    assert call_id is not None and model is not None
+    test = _text(entry, "test", optional=True)
     return StartedLine(_time(entry), call_id, model, entry.get("stream") is True, test)
 
 

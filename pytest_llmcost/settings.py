@@ -248,6 +248,8 @@ def check_proxy_log(path: Path, source: str) -> Path:
     """
     path = path.resolve()
     try:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise NotADirectoryError(20, f"{str(path.parent)!r} is not a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(21, "is a directory")

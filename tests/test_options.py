@@ -308,3 +308,15 @@ def test_proxy_log_that_is_a_directory(pytester: pytest.Pytester) -> None:
         "ERROR: cannot read the proxy cost log '*logs' from option --llm-proxy-log: is a "
         "directory; pass the file that LLMCOST_PROXY_LOG names for the proxy",
     ])
+
+
+def test_proxy_log_under_a_file(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    pytester.makefile(".txt", notes="")
+    result = pytester.runpytest(*BASE_ARGS, "--llm-proxy-log=notes.txt/llm-cost.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: cannot read the proxy cost log '*notes.txt/llm-cost.jsonl' from option "
+        "--llm-proxy-log: '*notes.txt' is not a directory; pass the file that "
+        "LLMCOST_PROXY_LOG names for the proxy",
+    ])

@@ -121,6 +121,28 @@ def test_verdict_waits_for_a_started_request(log_pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["*LLM budget exceeded: spent $0.00045 of $0.0004 (marker)*"])
 
 
+def test_untagged_request_booked_where_started(log_pytester: pytest.Pytester) -> None:
+    log_pytester.makepyfile(
+        test_suite="""
+        from proxy_writer import settle_later, started
+
+        def test_untagged():
+            started("call-1", None)
+            # Logged 0.3 s after the test body returned, in its teardown or later.
+            settle_later(0.3, "call-1")
+
+        def test_next():
+            pass
+        """
+    )
+    result = run(log_pytester)
+    result.assert_outcomes(passed=2)
+    tests = read_report(log_pytester.path / "cost.json")["tests"]
+    assert tests["test_suite.py::test_untagged"]["cost_usd"] == 0.00045
+    assert tests["test_suite.py::test_untagged"]["phases"] == {"call": 0.00045}
+    assert "test_suite.py::test_next" not in tests
+
+
 def test_request_that_never_settles_is_unaccounted(log_pytester: pytest.Pytester) -> None:
     log_pytester.makepyfile(
         test_suite="""
