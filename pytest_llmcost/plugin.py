@@ -381,7 +381,7 @@ class CostTracker:
                 reason = (
                     f"LiteLLM reported no tokens and $0 for a call to model {model!r}, so its "
                     "cost is unknown: such calls are counted as unpriced, not as free. Check "
-                    "that the provider or mock sends usage"
+                    "that the provider or mock sends usage and does not cut streams short"
                 )
             else:
                 reason = (
