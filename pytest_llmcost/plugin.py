@@ -206,6 +206,9 @@ class CostTracker:
         self._stop_message: str | None = None
         self._markdown_written: str | None = None
         self._baseline_failures: set[str] = set()
+        # Deadlines of the settle waits that async tests ran in their own loops, by node
+        # id. The wait after such a test ends at the same deadline instead of a new one.
+        self._loop_settle_deadlines: dict[str, float] = {}
 
     # -- LiteLLM ------------------------------------------------------------------
 
@@ -328,13 +331,16 @@ class CostTracker:
     def _settle(self, nodeid: str | None) -> None:
         """Wait until the calls made by `nodeid` have settled, then warn about what did not."""
         bridge = self._bridge
+        deadline = self._loop_settle_deadlines.pop(nodeid, None) if nodeid is not None else None
         if bridge is not None:
-            timeout = self.settings.settle_timeout
-            bridge.wait_for_logging_executor(timeout)
+            # One deadline for all the steps, so an unsettled call costs one timeout.
+            if deadline is None:
+                deadline = time.monotonic() + self.settings.settle_timeout
+            bridge.wait_for_logging_executor(_time_left(deadline))
             if self.ledger.pending_count(nodeid) > 0:
                 # Async events of a loop that already closed wait in LiteLLM's queue.
-                bridge.flush_async_logging(timeout)
-            if not self.ledger.wait_settled(nodeid, timeout):
+                bridge.flush_async_logging(_time_left(deadline))
+            if not self.ledger.wait_settled(nodeid, _time_left(deadline)):
                 expired = self.ledger.expire(nodeid)
                 for record in expired:
                     self._announce_settled(record)
@@ -428,6 +434,7 @@ class CostTracker:
             return
         timeout = self.settings.settle_timeout
         deadline = time.monotonic() + timeout
+        self._loop_settle_deadlines[nodeid] = deadline
         await bridge.drain_async_logging(timeout)
         while self.ledger.pending_count(nodeid) > 0 and time.monotonic() < deadline:
             await asyncio.sleep(_LOOP_POLL_INTERVAL)
@@ -934,6 +941,10 @@ def _hook_amount(value: object) -> Decimal | None:
         return parse_usd(value, "hook")
     except InvalidAmountError:
         return None
+
+
+def _time_left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def _running_asyncio_loop() -> bool:
