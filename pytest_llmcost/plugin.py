@@ -427,17 +427,20 @@ class CostTracker:
     def record_block_violation(self, nodeid: str, message: str) -> None:
         self._block_violations.setdefault(nodeid, []).append(message)
 
-    async def _settle_in_loop(self, nodeid: str) -> None:
-        """Drain LiteLLM's async logging in the test's own loop, before the loop closes."""
-        bridge = self._bridge
-        if bridge is None:
-            return
+    async def _settle_in_loop(self, nodeid: str) -> float:
+        """Drain LiteLLM's async logging in the test's own loop, before the loop closes.
+
+        Returns the deadline of the wait.
+        """
         timeout = self.settings.settle_timeout
         deadline = time.monotonic() + timeout
-        self._loop_settle_deadlines[nodeid] = deadline
+        bridge = self._bridge
+        if bridge is None:
+            return deadline
         await bridge.drain_async_logging(timeout)
         while self.ledger.pending_count(nodeid) > 0 and time.monotonic() < deadline:
             await asyncio.sleep(_LOOP_POLL_INTERVAL)
+        return deadline
 
     def _wrap_coroutine_test(self, item: pytest.Function) -> Callable[..., Any] | None:
         """Make an async test drain LiteLLM's logging in its own loop when it returns."""
@@ -453,7 +456,8 @@ class CostTracker:
                 return await original(*args, **kwargs)
             finally:
                 if _running_asyncio_loop():
-                    await tracker._settle_in_loop(nodeid)
+                    deadline = await tracker._settle_in_loop(nodeid)
+                    tracker._loop_settle_deadlines[nodeid] = deadline
 
         item.obj = run_and_settle
         return original
