@@ -52,7 +52,10 @@ class Accountant:
         """Record the start of a call, in the caller's thread or task."""
         try:
             key = kwargs.get(self.call_key)
-            if not isinstance(key, int):
+            if not isinstance(key, int) or self.ledger.is_settled(key):
+                # A pre-call on a dict whose call already ended starts a new attempt, because
+                # LiteLLM's `fallbacks=` and async `context_window_fallback_dict` report the
+                # failed attempt and then reuse its kwargs. A pending key is a retry instead.
                 key = next(self._keys)
                 kwargs[self.call_key] = key
             call_id = kwargs.get("litellm_call_id")

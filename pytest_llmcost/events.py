@@ -110,6 +110,20 @@ def read_cost(kwargs: Mapping[str, Any], status: CallStatus) -> Decimal | None:
     return cost
 
 
+def _stream_cut_after_output(kwargs: Mapping[str, Any], status: CallStatus) -> bool:
+    """True for a failed stream that had already delivered output.
+
+    LiteLLM sets `completion_start_time` when the first chunk arrives. When a
+    sync stream breaks after that, LiteLLM 1.110.2 reports the failure with $0
+    and no tokens, although the provider bills the tokens it produced.
+    """
+    return (
+        status == "failure"
+        and kwargs.get("stream") is True
+        and kwargs.get("completion_start_time") is not None
+    )
+
+
 def read_call(
     kwargs: Mapping[str, Any],
     response_obj: object,
@@ -123,12 +137,9 @@ def read_call(
     cache_hit = kwargs.get("cache_hit") is True
     # A real request always sends some prompt tokens, so a successful call reporting
     # none and costing $0 is a provider or mock that sent no usage: its cost is unknown.
-    zero_usage = (
-        status == "success"
-        and not cache_hit
-        and cost == 0
-        and prompt_tokens == 0
-        and completion_tokens == 0
+    no_usage = cost == 0 and prompt_tokens == 0 and completion_tokens == 0
+    zero_usage = no_usage and (
+        (status == "success" and not cache_hit) or _stream_cut_after_output(kwargs, status)
     )
     return CallRecord(
         nodeid=location.nodeid,

@@ -80,8 +80,14 @@ class Ledger:
     ) -> None:
         """Record that a call began at `location`; its cost is booked by `settle`."""
         with self._condition:
-            if key in self._pending or key in self._settled:
-                # LiteLLM's own retries run the pre-call hook again with the same kwargs.
+            if key in self._settled:
+                return
+            pending = self._pending.get(key)
+            if pending is not None:
+                # LiteLLM's own retries run the pre-call hook again with the same kwargs, and
+                # sync `context_window_fallback_dict` does so with the fallback model. The
+                # call ends on the model of its last attempt.
+                self._pending[key] = pending._replace(model=model)
                 return
             self._pending[key] = _PendingCall(
                 location, model, call_type, stream, litellm_call_id, via_proxy

@@ -210,6 +210,9 @@ class CostTracker:
         self.proxy_follower: Any = None
         self._started_tests: set[str] = set()
         self._saved_proxy_variable: str | None = None
+        # Deadlines of the settle waits that async tests ran in their own loops, by node
+        # id. The wait after such a test ends at the same deadline instead of a new one.
+        self._loop_settle_deadlines: dict[str, float] = {}
 
     # -- LiteLLM ------------------------------------------------------------------
 
@@ -374,16 +377,19 @@ class CostTracker:
         """Wait until the calls made by `nodeid` have settled, then warn about what did not."""
         bridge = self._bridge
         follower = self.proxy_follower
+        deadline = self._loop_settle_deadlines.pop(nodeid, None) if nodeid is not None else None
         if bridge is not None or follower is not None:
-            timeout = self.settings.settle_timeout
+            # One deadline for all the steps, so an unsettled call costs one timeout.
+            if deadline is None:
+                deadline = time.monotonic() + self.settings.settle_timeout
             if follower is not None:
                 follower.poll()
             if bridge is not None:
-                bridge.wait_for_logging_executor(timeout)
+                bridge.wait_for_logging_executor(_time_left(deadline))
                 if self.ledger.pending_count(nodeid) > 0:
                     # Async events of a loop that already closed wait in LiteLLM's queue.
-                    bridge.flush_async_logging(timeout)
-            if not self.ledger.wait_settled(nodeid, timeout):
+                    bridge.flush_async_logging(_time_left(deadline))
+            if not self.ledger.wait_settled(nodeid, _time_left(deadline)):
                 expired = self.ledger.expire(nodeid)
                 for record in expired:
                     self._announce_settled(record)
@@ -430,7 +436,7 @@ class CostTracker:
                 reason = (
                     f"LiteLLM reported no tokens and $0 for a call to model {model!r}, so its "
                     "cost is unknown: such calls are counted as unpriced, not as free. Check "
-                    "that the provider or mock sends usage"
+                    "that the provider or mock sends usage and does not cut streams short"
                 )
             else:
                 reason = (
@@ -473,17 +479,21 @@ class CostTracker:
     def record_block_violation(self, nodeid: str, message: str) -> None:
         self._block_violations.setdefault(nodeid, []).append(message)
 
-    async def _settle_in_loop(self, nodeid: str) -> None:
-        """Drain LiteLLM's async logging in the test's own loop, before the loop closes."""
-        bridge = self._bridge
-        if bridge is None and self.proxy_follower is None:
-            return
+    async def _settle_in_loop(self, nodeid: str) -> float:
+        """Drain LiteLLM's async logging in the test's own loop, before the loop closes.
+
+        Returns the deadline of the wait.
+        """
         timeout = self.settings.settle_timeout
         deadline = time.monotonic() + timeout
+        bridge = self._bridge
+        if bridge is None and self.proxy_follower is None:
+            return deadline
         if bridge is not None:
             await bridge.drain_async_logging(timeout)
         while self.ledger.pending_count(nodeid) > 0 and time.monotonic() < deadline:
             await asyncio.sleep(_LOOP_POLL_INTERVAL)
+        return deadline
 
     def _wrap_coroutine_test(self, item: pytest.Function) -> Callable[..., Any] | None:
         """Make an async test drain LiteLLM's logging in its own loop when it returns."""
@@ -499,7 +509,8 @@ class CostTracker:
                 return await original(*args, **kwargs)
             finally:
                 if _running_asyncio_loop():
-                    await tracker._settle_in_loop(nodeid)
+                    deadline = await tracker._settle_in_loop(nodeid)
+                    tracker._loop_settle_deadlines[nodeid] = deadline
 
         item.obj = run_and_settle
         return original
@@ -998,6 +1009,10 @@ def _hook_amount(value: object) -> Decimal | None:
         return parse_usd(value, "hook")
     except InvalidAmountError:
         return None
+
+
+def _time_left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def _running_asyncio_loop() -> bool:

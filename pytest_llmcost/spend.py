@@ -31,7 +31,8 @@ class CallRecord:
     completion_tokens: int
     cache_hit: bool = False
     litellm_call_id: str | None = None
-    # A priced call that reported no tokens at all: its cost is unknown, not $0.
+    # A call that reported no tokens and $0 where tokens were billed (a success, or a
+    # stream cut after output arrived): its cost is unknown, not $0.
     zero_usage: bool = False
     # Where the cost came from: "litellm", or "hook" for pytest_llmcost_price_call.
     price_source: str | None = None
