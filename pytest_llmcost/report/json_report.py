@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from ..budgets import Budget
@@ -64,9 +65,39 @@ def _test(test: TestSummary) -> dict[str, Any]:
     }
 
 
-def build_document(summary: RunSummary) -> dict[str, Any]:
-    """Build the JSON report; fields may be added in later versions, never renamed."""
+class _TestEntries(Mapping[str, dict[str, Any]]):
+    """The report's "tests" object, whose entries are built when they are read.
+
+    Written by `write_indented`, the entries of 100,000 calls are never all in
+    memory at once, which lowers the peak memory and the work of the garbage
+    collector.
+    """
+
+    def __init__(self, tests: dict[str, TestSummary]) -> None:
+        self._tests = tests
+
+    def __getitem__(self, nodeid: str) -> dict[str, Any]:
+        return _test(self._tests[nodeid])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._tests))
+
+    def __len__(self) -> int:
+        return len(self._tests)
+
+
+def build_document(summary: RunSummary, entries_on_demand: bool = False) -> dict[str, Any]:
+    """Build the JSON report; fields may be added in later versions, never renamed.
+
+    With `entries_on_demand`, "tests" is a read-only mapping that builds each
+    entry when it is read, for a document that is written and not changed.
+    """
     run_violation = summary.run_violation
+    tests: Mapping[str, dict[str, Any]]
+    if entries_on_demand:
+        tests = _TestEntries(summary.tests)
+    else:
+        tests = {nodeid: _test(test) for nodeid, test in sorted(summary.tests.items())}
     return {
         "schema_version": SCHEMA_VERSION,
         "plugin_version": summary.plugin_version,
@@ -85,7 +116,7 @@ def build_document(summary: RunSummary) -> dict[str, Any]:
             to_json_number(run_violation.overshoot) if run_violation is not None else 0.0
         ),
         "models": _models(summary.run.models),
-        "tests": {nodeid: _test(test) for nodeid, test in sorted(summary.tests.items())},
+        "tests": tests,
         "outside_tests": {
             "cost_usd": to_json_number(summary.outside.cost),
             "calls": summary.outside.calls,
@@ -124,12 +155,15 @@ def write_indented(stream: TextIO, value: Any, level: int = 0) -> None:
     memory. Values that JSON cannot represent, such as ones a
     pytest_llmcost_modify_report hook added, are written as their `str`.
     """
-    if level >= _EXPANDED_LEVELS or not isinstance(value, (dict, list, tuple)) or not value:
+    if level >= _EXPANDED_LEVELS or not isinstance(value, (Mapping, list, tuple)):
         stream.write(_ENCODER.encode(value))
+        return
+    if not value:
+        stream.write("{}" if isinstance(value, Mapping) else "[]")
         return
     inner = "\n" + "  " * (level + 1)
     compact_items = level + 1 >= _EXPANDED_LEVELS
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         stream.write("{")
         for index, (key, item) in enumerate(value.items()):
             stream.write(inner if index == 0 else "," + inner)
@@ -157,7 +191,8 @@ _ENCODER = json.JSONEncoder(default=str)
 
 
 def write_json(path: Path, summary: RunSummary) -> None:
-    write_document(path, build_document(summary))
+    """Write the JSON report of `summary`, building each test's entry as it is written."""
+    write_document(path, build_document(summary, entries_on_demand=True))
 
 
 def load_schema() -> dict[str, Any]:
