@@ -802,6 +802,22 @@ class CostTracker:
             complete=self._complete,
         )
 
+    def _quiet_run(self) -> bool:
+        """True for a run with nothing to report: no LiteLLM, no budget, no report file.
+
+        Such a run needs no summary, so it skips importing the report modules.
+        """
+        return (
+            self._bridge is None
+            and self.xdist is None
+            and not self._worker_tests
+            and self.unusable is None
+            and self.settings.cost_json is None
+            and self.settings.cost_md is None
+            and self.settings.baseline is None
+            and not self._has_budgets()
+        )
+
     def _has_budgets(self) -> bool:
         return (
             self.settings.run_budget is not None
@@ -833,6 +849,8 @@ class CostTracker:
 
     def _write_reports(self, session: pytest.Session) -> None:
         """Build the run summary, and write the Markdown and JSON reports."""
+        if self._quiet_run():
+            return
         # Built once for every report: for 100,000 calls a build takes about 0.5 s.
         summary = self.build_summary()
         self._final_summary = summary
@@ -870,7 +888,7 @@ class CostTracker:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker:
+        if self.is_worker or (self._final_summary is None and self._quiet_run()):
             return
         summary = self._final_summary or self.build_summary()
         if (
