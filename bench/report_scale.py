@@ -93,11 +93,13 @@ def book_calls(tracker: CostTracker, calls: int) -> None:
 
 
 def configure(json_path: Path) -> pytest.Config:
-    """Configure pytest with the plugin, as `pytest --llm-cost-json=PATH --llm-budget=100` does."""
+    """Configure pytest with the plugin, as `pytest --llm-cost-json=PATH --llm-cost-md=PATH
+    --llm-budget=100` does; the Markdown report goes next to the JSON one."""
     # _prepareconfig is pytest's own entry to parsing a command line; no public
     # function returns a configured Config without running a session.
     config = _prepareconfig(
-        ["-p", "no:cacheprovider", f"--llm-cost-json={json_path}", "--llm-budget=100"]
+        ["-p", "no:cacheprovider", f"--llm-cost-json={json_path}",
+         f"--llm-cost-md={json_path.with_suffix('.md')}", "--llm-budget=100"]
     )
     config._do_configure()
     return config

@@ -1,7 +1,7 @@
 """Acting on LiteLLM the moment the code under test imports it, and never importing it first.
 
 `import litellm` takes seconds, so the plugin must not import it in runs that
-do not use it. A post-import hook from `wrapt` notifies the plugin when LiteLLM
+do not use it. A finder on `sys.meta_path` notifies the plugin when LiteLLM
 has been imported (at collection, in a fixture or inside a test body), early
 enough to register the callback before the first call.
 """
@@ -9,49 +9,104 @@ enough to register the callback before the first call.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import sys
 import threading
 from collections.abc import Callable
+from importlib.machinery import ModuleSpec
 from importlib.metadata import PackageNotFoundError, distribution
 from types import ModuleType
-
-import wrapt
+from typing import Any
 
 _lock = threading.Lock()
 _listeners: list[Callable[[], None]] = []
-_hook_registered = False
 
 
-def _dispatch(module: ModuleType) -> None:
+def _dispatch() -> None:
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:
         listener()
 
 
+class _NotifyingLoader:
+    """A loader that runs LiteLLM's own loader, then calls the listeners.
+
+    Other attributes are read from the wrapped loader, for code that inspects loaders.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The module keeps its real loader, because importlib.resources reads the
+        # package's files through it, such as LiteLLM's bundled price map.
+        if getattr(module, "__loader__", None) is self:
+            module.__loader__ = self.loader
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self.loader
+        self.loader.exec_module(module)
+        _dispatch()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+class _LiteLLMFinder:
+    """A `sys.meta_path` finder that wraps the loader of the top-level `litellm` package.
+
+    It finds nothing itself. It looks LiteLLM's spec up in the rest of
+    `sys.meta_path` and returns it with a `_NotifyingLoader`. Every other
+    import costs one string comparison.
+    """
+
+    def __init__(self) -> None:
+        self._searching = threading.local()
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> ModuleSpec | None:
+        if fullname != "litellm" or getattr(self._searching, "active", False):
+            return None
+        self._searching.active = True  # importlib.util.find_spec calls this finder again
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._searching.active = False
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _NotifyingLoader(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+_finder = _LiteLLMFinder()
+
+
 def on_litellm_import(listener: Callable[[], None]) -> Callable[[], None]:
     """Call `listener` once LiteLLM is imported, or now if it already is.
 
-    Returns a function that cancels the subscription. The import hook itself
-    is registered once per process, because `wrapt` offers no way to remove it.
+    Returns a function that cancels the subscription. The finder stays on
+    `sys.meta_path` while any listener is subscribed, and calls the listeners
+    again if LiteLLM is imported anew after its removal from `sys.modules`.
     """
-    global _hook_registered
-
     with _lock:
         _listeners.append(listener)
-        register_now = not _hook_registered
-        _hook_registered = True
-
-    if register_now:
-        # Calls _dispatch at once if LiteLLM is already imported.
-        wrapt.register_post_import_hook(_dispatch, "litellm")
-    elif "litellm" in sys.modules:
+        if _finder not in sys.meta_path:
+            sys.meta_path.insert(0, _finder)
+    if "litellm" in sys.modules:
         listener()
 
     def cancel() -> None:
         with _lock:
             if listener in _listeners:
                 _listeners.remove(listener)
+            if not _listeners and _finder in sys.meta_path:
+                sys.meta_path.remove(_finder)
 
     return cancel
 

@@ -14,23 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import pytest
 
-from .baseline import (
-    DEFAULT_MIN_USD,
-    Baseline,
-    IncreaseLimit,
-    InvalidReportError,
-    MissingReportError,
-    percent_from_text,
-    read_report,
-    usd_from_text,
-)
 from .budgets import Budget
 from .money import InvalidAmountError, parse_usd
-from .prices import InvalidPriceFileError, load_prices
+
+if TYPE_CHECKING:
+    # Imported where they are used: most runs read neither a baseline nor a price file.
+    from .baseline import Baseline
 
 UnpricedPolicy = Literal["warn", "fail"]
 BudgetMode = Literal["stop", "report"]
@@ -285,6 +278,8 @@ def parse_markdown_path(text: str, source: str) -> Path | Literal["none"]:
 
 
 def parse_percent(text: str, source: str) -> Decimal:
+    from .baseline import percent_from_text
+
     try:
         return percent_from_text(text)
     except ValueError as error:
@@ -292,6 +287,8 @@ def parse_percent(text: str, source: str) -> Decimal:
 
 
 def parse_min_usd(text: str, source: str) -> Decimal:
+    from .baseline import usd_from_text
+
     try:
         return usd_from_text(text)
     except ValueError as error:
@@ -449,6 +446,8 @@ def load_settings(config: pytest.Config) -> Settings:
         prices_path = _resolve(config, "llm_prices", parse_path)
         prices = None
         if prices_path is not None:
+            from .prices import InvalidPriceFileError, load_prices
+
             path, source = prices_path
             try:
                 prices = load_prices(path, "option --llm-prices" if source == "cli"
@@ -501,6 +500,15 @@ def _baseline(config: pytest.Config) -> Baseline | None:
     resolved = _resolve(config, "llm_baseline", parse_path)
     if resolved is None:
         return None
+    from .baseline import (
+        DEFAULT_MIN_USD,
+        Baseline,
+        IncreaseLimit,
+        InvalidReportError,
+        MissingReportError,
+        read_report,
+    )
+
     path, origin = resolved
     source = _source("llm_baseline", origin)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from .money import format_usd
-from .report.summary import Outcome
-from .spend import Spend
-from .spendgate import Refusal
+
+if TYPE_CHECKING:
+    from .report.summary import Outcome
+    from .spend import Spend
+    from .spendgate import Refusal
 
 
 def fail_report(report: pytest.TestReport, message: str, section: str = "LLM budget") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -129,6 +130,66 @@ def test_json_written_without_calls(pytester: pytest.Pytester) -> None:
     assert document["run_over_budget"] is False
     leftovers = [path.name for path in (pytester.path / "out").iterdir()]
     assert leftovers == ["cost.json"]
+
+
+def test_json_layout_one_test_a_line(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_suite="""
+        import litellm
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_one(provider):
+            litellm.completion(model="gpt-4o-mini", messages=MESSAGES)
+
+        def test_two(provider):
+            litellm.completion(model="gpt-4o-mini", messages=MESSAGES)
+        """
+    )
+    run(llm_pytester).assert_outcomes(passed=2)
+    text = (llm_pytester.path / "cost.json").read_text(encoding="utf-8")
+    document = report(llm_pytester)
+
+    lines = text.splitlines()
+    assert lines[0] == "{"
+    assert lines[1] == '  "schema_version": 1,'
+    assert lines[-1] == "}"
+    assert text.endswith("}\n")
+    # Each test's entry is one line of compact JSON, under the indented "tests" key.
+    entries = [line for line in lines if line.startswith('    "test_suite.py::')]
+    assert len(entries) == 2
+    for line, nodeid in zip(entries, ["test_suite.py::test_one", "test_suite.py::test_two"]):
+        key, _, value = line.strip().rstrip(",").partition(": ")
+        assert json.loads(key) == nodeid
+        assert json.loads(value) == document["tests"][nodeid]
+    assert '    "openai/gpt-4o-mini": {"calls": 2, ' in text
+    assert json.loads(text) == document
+
+
+def test_json_keeps_values_of_the_modify_hook(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import decimal
+
+        def pytest_llmcost_modify_report(report):
+            report["ci"] = {"job": {"id": 7, "tags": ["a", "b"]}, "run": [1, {"x": None}]}
+            report["empty"] = {}
+            report["amount"] = decimal.Decimal("0.25")
+            report[3] = "three"
+        """
+    )
+    pytester.makepyfile("def test_nothing(): pass")
+    pytester.runpytest("-p", "no:cacheprovider", "--llm-cost-json=cost.json").assert_outcomes(
+        passed=1
+    )
+    text = (pytester.path / "cost.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    assert document["ci"] == {"job": {"id": 7, "tags": ["a", "b"]}, "run": [1, {"x": None}]}
+    assert document["empty"] == {}
+    # Values JSON has no type for are written as their str, numbers as keys as strings.
+    assert document["amount"] == "0.25"
+    assert document["3"] == "three"
+    assert '  "ci": {\n    "job": {"id": 7, "tags": ["a", "b"]},\n    "run": [1, {"x": null}]\n  },' in text
 
 
 def test_schema_is_valid_and_shipped() -> None:

@@ -22,6 +22,17 @@ def test_copy_equals_original() -> None:
     assert spend.copy() == spend
 
 
+def test_copy_keeps_every_field() -> None:
+    spend = _spend()
+    # A distinct value in every count, so that a field copied into another shows.
+    for number, spend_field in enumerate(fields(Spend), start=100):
+        if spend_field.type == "int":
+            setattr(spend, spend_field.name, number)
+    copied = spend.copy()
+    for spend_field in fields(Spend):
+        assert getattr(copied, spend_field.name) == getattr(spend, spend_field.name)
+
+
 def test_copy_shares_no_mutable_value() -> None:
     spend = _spend()
     copied = spend.copy()

@@ -12,9 +12,13 @@ from ..spend import Spend
 Outcome = Literal["passed", "failed", "skipped", "error"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TestSummary:
-    """One test's spend, budget and outcome."""
+    """One test's spend, budget and outcome.
+
+    With slots, an instance is one object for the garbage collector instead of
+    two, and a report keeps one instance per test that spent or had a budget.
+    """
 
     __test__ = False  # not a test class, despite the name
 
