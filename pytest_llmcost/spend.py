@@ -183,6 +183,7 @@ class Spend:
             unpriced_models=dict(self.unpriced_models),
             zero_usage_models=dict(self.zero_usage_models),
             hook_priced_calls=self.hook_priced_calls,
+            proxy_calls=self.proxy_calls,
         )
 
     def to_dict(self) -> dict[str, Any]:
