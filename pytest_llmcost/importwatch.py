@@ -112,8 +112,9 @@ def on_litellm_import(listener: Callable[[], None]) -> Callable[[], None]:
 
 
 # The oldest LiteLLM release whose callbacks, logging queues and budget check the
-# plugin is tested against; keep in step with the dependency in pyproject.toml.
-MIN_LITELLM_VERSION = (1, 108, 0)
+# plugin is tested against; keep in step with the dependency in pyproject.toml and
+# with requirements/lowest.in (tests/test_locks.py checks all three).
+MIN_LITELLM_VERSION = (1, 108, 4)
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

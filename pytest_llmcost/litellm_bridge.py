@@ -108,6 +108,11 @@ def install(callback: CostCallback) -> None:
 def uninstall(callback: CostCallback) -> None:
     """Remove the callback from every list LiteLLM copied it into."""
     litellm.logging_callback_manager.remove_callback_from_all_lists(callback)
+    # LiteLLM copies the callback into input_callback on the first call, but the
+    # remove_callback_from_all_lists of 1.108.x skips that list (1.109.0 added it).
+    # A callback left there keeps firing in later runs of the same process.
+    while callback in litellm.input_callback:
+        litellm.input_callback.remove(callback)
 
 
 def wait_for_logging_executor(timeout: float) -> bool:

@@ -192,8 +192,8 @@ def test_old_litellm_fails_budgeted_run(
     result = llm_pytester.runpytest_subprocess(*BASE_ARGS, "--llm-budget=1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
-        ["FAIL budgets not enforced: LiteLLM 1.50.0 is older than 1.108.0, the oldest release "
-         "pytest-llmcost supports: upgrade it with pip install 'litellm>=1.108.0'"]
+        ["FAIL budgets not enforced: LiteLLM 1.50.0 is older than 1.108.4, the oldest release "
+         "pytest-llmcost supports: upgrade it with pip install 'litellm>=1.108.4'"]
     )
 
     without_budget = llm_pytester.runpytest_subprocess(*BASE_ARGS)
