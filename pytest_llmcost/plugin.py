@@ -70,6 +70,9 @@ STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 # How often an async test's loop rechecks for calls still settling, in seconds.
 _LOOP_POLL_INTERVAL = 0.001
 
+# Start of every message with which the plugin stops a run over its budget.
+RUN_BUDGET_STOP_PREFIX = "LLM run budget "
+
 _OUTCOME_RANK: dict[Outcome, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 
 
@@ -802,6 +805,16 @@ class CostTracker:
             if dsession is not None and not getattr(dsession, "shouldstop", True):
                 dsession.shouldstop = message
 
+    def _stopped_by_budget(self, reason: str) -> bool:
+        """True if pytest-xdist stopped the run for a run budget, on the controller or a worker.
+
+        A worker that sees the shared total cross the budget first stops with its
+        own message, which reaches the controller before the controller's own stop.
+        """
+        if self._stop_message is not None and reason == self._stop_message:
+            return True
+        return self.xdist is not None and reason.startswith(RUN_BUDGET_STOP_PREFIX)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # Calls made at import or collection time count toward the run budget too.
@@ -815,8 +828,11 @@ class CostTracker:
         except KeyboardInterrupt as interrupt:
             # pytest-xdist ends a stopped run with an Interrupted error (exit code 2),
             # but a run stopped by its budget must exit like a failed run instead.
-            if self._stop_message is None or str(interrupt) != self._stop_message:
+            reason = str(interrupt)
+            if not self._stopped_by_budget(reason):
                 raise
+            if self._stop_message is None:
+                self._stop_message = self._stop_message_now() or reason
             session.testsfailed = max(session.testsfailed, 1)
             return True
         finally:
