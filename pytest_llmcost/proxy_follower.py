@@ -122,9 +122,15 @@ class ProxyFollower:
                 self._on_fault(f"reading {self.path}", error)
                 return
             for text in started:
-                self._book_started(text)
+                try:
+                    self._book_started(text)
+                except Exception as error:  # a fault must never stop the following
+                    self._on_fault(f"booking a line of {started_path(self.path)}", error)
             for text in settled:
-                self._book_settled(text)
+                try:
+                    self._book_settled(text)
+                except Exception as error:
+                    self._on_fault(f"booking a line of {self.path}", error)
 
     def _book_started(self, text: str) -> None:
         try:

@@ -134,11 +134,11 @@ def _time(entry: Mapping[str, Any]) -> float:
     assert text is not None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
         raise InvalidLineError(f"'time' is {text!r}, expected an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 def _cost(entry: Mapping[str, Any]) -> Decimal | None:

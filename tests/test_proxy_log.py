@@ -12,9 +12,11 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmcost_testing import BASE_ARGS, read_report
-from pytest_llmcost.proxy_log import append_line
+from pytest_llmcost.proxy_log import InvalidLineError, append_line, parse_settled, parse_started
 
 WRITER = """
 import json
@@ -231,3 +233,36 @@ def test_proxy_headers_name_the_test(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest(*BASE_ARGS).assert_outcomes(passed=1)
+
+
+LINE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=8,
+)
+LINE_KEYS = st.sampled_from([
+    "time", "call_id", "model", "call_type", "prompt_tokens", "completion_tokens", "cost_usd",
+    "unpriced", "stream", "status", "cache_hit", "test",
+])
+
+
+@given(
+    st.dictionaries(LINE_KEYS, LINE_VALUES | st.just("2026-12-05T00:00:00+00:00"), max_size=12)
+)
+def test_any_line_parses_or_is_invalid(entry: dict[str, object]) -> None:
+    text = json.dumps(entry)
+    for parse in (parse_settled, parse_started):
+        try:
+            parse(text)
+        except InvalidLineError:
+            pass
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_is_invalid(text: str) -> None:
+    for parse in (parse_settled, parse_started):
+        try:
+            parse(text)
+        except InvalidLineError:
+            pass
