@@ -8,6 +8,7 @@ not pay its import time.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -208,7 +209,13 @@ async def _drain_and_stop(worker: Any, timeout: float) -> None:
     await drain_async_logging(timeout)
     # The worker now runs a task in this temporary loop: stop it before the loop
     # closes. The next async call starts it again in its own loop.
-    await worker.stop(timeout=timeout)
+    if "timeout" in inspect.signature(worker.stop).parameters:
+        await worker.stop(timeout=timeout)
+    else:  # older releases, such as LiteLLM 1.108.4, take no timeout
+        try:
+            await asyncio.wait_for(worker.stop(), max(timeout, 0.1))
+        except asyncio.TimeoutError:
+            pass  # what is still queued is counted as unaccounted after the wait
 
 
 
