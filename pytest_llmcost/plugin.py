@@ -397,7 +397,7 @@ class CostTracker:
                     # Async events of a loop that already closed wait in LiteLLM's queue.
                     try:
                         bridge.flush_async_logging(_time_left(deadline))
-                    except Exception as error:  # never fail a test for a plugin fault
+                    except Exception as error:  # a plugin fault is a warning, not a test error
                         self.accountant.record_fault("flushing LiteLLM's async logging", error)
             if not self.ledger.wait_settled(nodeid, _time_left(deadline)):
                 expired = self.ledger.expire(nodeid)
@@ -811,8 +811,8 @@ class CostTracker:
     def _stopped_by_budget(self, reason: str) -> bool:
         """True if pytest-xdist stopped the run for a run budget, on the controller or a worker.
 
-        A worker that sees the shared total cross the budget first stops with its
-        own message, which reaches the controller before the controller's own stop.
+        A worker that finds the shared total over the budget first stops with its own
+        message, and that message can reach the controller before the controller stops.
         """
         if self._stop_message is not None and reason == self._stop_message:
             return True

@@ -7,7 +7,7 @@ Name it in the proxy's config::
 
 and set `LLMCOST_PROXY_LOG` to the log's path (default `llm-cost.jsonl` in the
 proxy's working directory). For every call the proxy settles, streamed or not,
-successful or failed, the callback appends one JSON line. The line holds the
+successful or failed, the callback appends one JSON line. The line contains the
 call's model, tokens and the cost LiteLLM computed from the provider's usage,
 and the `x-llmcost-test` request header when the caller sent one. Prompts, outputs,
 keys and other headers are never written. See `proxy_log` for the format.
@@ -143,6 +143,8 @@ class ProxyCostLogger(CustomLogger):
                 "stream": record.stream,
                 "status": record.status,
                 "cache_hit": record.cache_hit,
+                # A successful call that reported no usage: unpriced because its cost is unknown.
+                "zero_usage": record.zero_usage,
                 "test": _test_tag(kwargs),
             }
             append_line(log_path(), entry)

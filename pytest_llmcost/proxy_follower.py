@@ -2,11 +2,11 @@
 
 The `ProxyFollower` reads the lines the proxy's callback appends while the
 tests run, on a thread of its own, and books each call in the ledger like an
-in-process call. A request the proxy started for a tagged test is pending in
-that test until its settled line arrives, so the test's verdict waits for it.
-A request that never settles becomes unaccounted. A settled line tagged with a
-test id is charged to that test; an untagged line to the test that was
-running when the proxy settled it, or to the calls outside tests.
+in-process call. A request the proxy started is pending in its test until its
+settled line arrives, so the test's verdict waits for it.
+A request that never settles becomes unaccounted. A line tagged with a test
+id is charged to that test. An untagged line is charged to the test that was
+running when the proxy started the request, or to the calls outside tests.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ class Timeline:
 class ProxyFollower:
     """Reads a LiteLLM proxy's cost log and books its calls in `ledger`.
 
-    `owner(test_id)` returns who books the calls tagged with `test_id`: `True`
-    for this process, `False` for another one (under pytest-xdist, a worker
-    books the tests it runs), `None` for an id that is no test of this run,
-    whose calls go to the calls outside tests. `untagged` says whether this
+    `owner(test_id)` returns who books the calls tagged with `test_id`. `True`
+    means this process, `False` another one (under pytest-xdist, a worker books
+    the tests it runs). `None` means an id of no test of this run, whose calls
+    go to the calls outside tests. `untagged` says whether this
     process books untagged and unknown lines: a serial run does, by time, and
     a pytest-xdist controller does, as calls outside tests.
     """
@@ -194,14 +194,7 @@ class ProxyFollower:
 
 
 def _record(line: SettledLine, location: Location) -> CallRecord:
-    zero_usage = (
-        line.status == "success"
-        and not line.cache_hit
-        and not line.cost_usd
-        and line.prompt_tokens == 0
-        and line.completion_tokens == 0
-    )
-    cost = None if zero_usage else line.cost_usd
+    cost = line.cost_usd
     return CallRecord(
         nodeid=location.nodeid,
         phase=location.phase,
@@ -214,7 +207,7 @@ def _record(line: SettledLine, location: Location) -> CallRecord:
         completion_tokens=line.completion_tokens,
         cache_hit=line.cache_hit,
         litellm_call_id=line.call_id,
-        zero_usage=zero_usage,
+        zero_usage=line.zero_usage,
         price_source="litellm" if cost is not None else None,
         via_proxy=True,
     )

@@ -2,8 +2,8 @@
 
 The proxy's callback (`pytest_llmcost.proxy`) appends one JSON object per line
 to the cost log for every call it settles, and one line per request it starts
-to a second file beside it (`started_path`). The second file tells the test
-side which requests are still in flight, and when each one started. Both sides use this
+to a second file beside it (`started_path`). From the second file the test
+side learns which requests are still in flight, and when each one started. Both sides use this
 module; it imports neither pytest nor LiteLLM.
 
 A settled line holds numbers and names only::
@@ -12,6 +12,7 @@ A settled line holds numbers and names only::
      "model": "openai/gpt-4o-mini", "call_type": "acompletion",
      "prompt_tokens": 1000, "completion_tokens": 500, "cost_usd": 0.00045,
      "unpriced": false, "stream": true, "status": "success", "cache_hit": false,
+     "zero_usage": false,
      "test": "tests/test_app.py::test_reply"}
 
 `cost_usd` is the float LiteLLM computed (the value of the proxy's
@@ -99,6 +100,7 @@ class SettledLine:
     stream: bool
     status: CallStatus
     cache_hit: bool
+    zero_usage: bool
     test: str | None
 
 
@@ -183,6 +185,7 @@ def parse_settled(text: str) -> SettledLine:
         stream=entry.get("stream") is True,
         status=status,
         cache_hit=entry.get("cache_hit") is True,
+        zero_usage=entry.get("zero_usage") is True and entry.get("cost_usd") is None,
         test=_text(entry, "test", optional=True),
     )
 
@@ -200,7 +203,7 @@ class LineReader:
     """Reads the lines appended to a file since the last read, whole lines only.
 
     The reader starts at the file's size when it is created, so lines of
-    earlier runs are skipped; a file that shrinks was replaced and is read
+    earlier runs are skipped. A file that shrinks was replaced, so it is read
     again from its start.
     """
 

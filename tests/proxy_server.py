@@ -138,7 +138,10 @@ class RunningProxy:
 
 
 def proxy_config(provider_port: int) -> str:
-    """A proxy config with a working model, 'mini', and one whose provider is down, 'down'."""
+    """Return a proxy config with the models 'mini', 'inhouse' (priced in the config) and 'down'.
+
+    The provider of 'down' is a closed port on 127.0.0.1.
+    """
     dead_port = _free_port()
     return f"""
 model_list:
@@ -147,6 +150,14 @@ model_list:
       model: openai/gpt-4o-mini
       api_base: http://127.0.0.1:{provider_port}/v1
       api_key: sk-mock-provider
+  - model_name: inhouse
+    litellm_params:
+      model: openai/inhouse-model
+      api_base: http://127.0.0.1:{provider_port}/v1
+      api_key: sk-mock-provider
+    model_info:
+      input_cost_per_token: 0.000001
+      output_cost_per_token: 0.000002
   - model_name: down
     litellm_params:
       model: openai/gpt-4o-mini

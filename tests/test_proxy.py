@@ -265,6 +265,30 @@ def test_failed_call_is_counted_as_failed(
     assert (entry["calls"], entry["failed_calls"], entry["cost_usd"]) == (1, 1, 0.0)
 
 
+def test_model_priced_in_proxy_config(
+    proxy_pytester: pytest.Pytester, proxy: RunningProxy
+) -> None:
+    proxy_pytester.makepyfile(
+        test_suite="""
+        from proxy_client import ask, proxy_client
+
+        def test_inhouse(llm_cost):
+            ask(proxy_client(llm_cost.proxy_headers), model="inhouse")
+        """
+    )
+    tail = LogTail(proxy.log)
+    result = run(proxy_pytester, proxy)
+    result.assert_outcomes(passed=1)
+    (line,) = tail.lines()
+    assert line["model"] == "openai/inhouse-model"
+    # model_info prices in the config: 1000 * 1e-06 + 500 * 2e-06 = 0.002.
+    assert line["cost_usd"] == 0.002
+    assert line["unpriced"] is False
+    entry = read_report(proxy_pytester.path / "cost.json")["tests"]["test_suite.py::test_inhouse"]
+    assert entry["cost_usd"] == 0.002
+    assert entry["unpriced_calls"] == 0
+
+
 def test_log_holds_no_prompt_key_or_header(
     proxy_pytester: pytest.Pytester, proxy: RunningProxy
 ) -> None:

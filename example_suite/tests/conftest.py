@@ -462,7 +462,7 @@ def faq_index(provider_mock: ProviderMock, config: AssistantConfig) -> FaqIndex:
 # callback of pytest-llmcost (pytest.ini sets llm_proxy_log, and the plugin
 # passes that path to the proxy in LLMCOST_PROXY_LOG). In mocked mode the
 # proxy's model points at `GatewayProvider`, an OpenAI-compatible server on
-# 127.0.0.1 that answers from a queue, like `provider_mock`.
+# 127.0.0.1 that returns queued responses, like `provider_mock`.
 
 GATEWAY_CONFIG = """
 model_list:
@@ -485,7 +485,7 @@ PROXY_MODULES = (
 
 
 class GatewayProvider:
-    """OpenAI chat completions on 127.0.0.1, answered from a queue, for the proxy to call."""
+    """An OpenAI chat completions server on 127.0.0.1 that returns queued responses to the proxy."""
 
     def __init__(self) -> None:
         self.replies: deque[QueuedReply] = deque()
@@ -567,6 +567,7 @@ def llm_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         pytest.skip("the LiteLLM proxy is not installed (missing: "
                     f"{', '.join(missing) or 'the litellm command'}): "
                     "pip install -e '.[test,proxy]' to run the gateway tests")
+
     directory = tmp_path_factory.mktemp("gateway")
     provider = None if LIVE else GatewayProvider()
     api_base = "" if provider is None else (
@@ -574,6 +575,7 @@ def llm_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     )
     config = directory / "proxy_config.yaml"
     config.write_text(GATEWAY_CONFIG.format(api_base=api_base), encoding="utf-8")
+
     port = _free_port()
     # The proxy refuses weak master keys such as sk-1234.
     key = "sk-" + secrets.token_urlsafe(32)
@@ -581,6 +583,7 @@ def llm_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     if provider is not None:
         environment["OPENAI_API_KEY"] = "mock-openai-api-key"
     output = directory / "proxy-output.txt"
+
     with open(output, "wb") as sink:
         process = subprocess.Popen(
             [executable, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
@@ -601,8 +604,8 @@ def llm_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 def gateway(llm_gateway: Gateway, request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
     """The application's client for the proxy, tagging each request with the test's id.
 
-    The `x-llmcost-test` header in `llm_cost.proxy_headers` tells pytest-llmcost
-    which test a proxy call belongs to, even when calls overlap or settle late.
+    The `x-llmcost-test` header in `llm_cost.proxy_headers` names the test that a
+    proxy call belongs to, even when calls overlap or settle late.
     """
     headers = {}
     if request.config.pluginmanager.hasplugin("llmcost"):
