@@ -266,3 +266,25 @@ def test_any_text_parses_or_is_invalid(text: str) -> None:
             parse(text)
         except InvalidLineError:
             pass
+
+
+def test_unwritable_log_is_logged_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pytest_llmcost.proxy import ProxyCostLogger
+
+    # A directory cannot be appended to, so the write fails inside the proxy.
+    monkeypatch.setenv("LLMCOST_PROXY_LOG", str(tmp_path))
+    event = {
+        "litellm_call_id": "call-1", "model": "gpt-4o-mini", "custom_llm_provider": "openai",
+        "response_cost": 0.00045, "stream": False,
+    }
+    callback = ProxyCostLogger()
+    with caplog.at_level("ERROR", logger="pytest_llmcost.proxy"):
+        callback.log_pre_api_call("gpt-4o-mini", [], event)
+        callback.log_success_event(event, None, None, None)
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == ["pytest-llmcost could not write a call to its cost log"]
+    # The file of started requests sits beside the directory, where it could be written.
+    started = tmp_path.with_name(tmp_path.name + ".started").read_text()
+    assert '"call_id":"call-1"' in started
